@@ -1,0 +1,2 @@
+"""newswire-aggregator."""
+__version__ = "0.1.0"

@@ -1,0 +1,392 @@
+"""The `aggregator` command: a thin layer over the service, pipeline and store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aggregator import __version__
+from aggregator.config import Config, ConfigError, load_config, redact_url
+from aggregator.render import FORMATS
+
+DEFAULT_CONFIG = "aggregator.toml"
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(_config_path(args))
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(
+        f"{_config_path(args)}: OK: {len(config.sources)} sources, {len(config.topics)} topics "
+        f"({', '.join(t.slug for t in config.topics) or 'none'}), "
+        f"{len(config.terms)} term groups; storage {redact_url(config.storage.url)}; "
+        f"serving on {config.server.host}:{config.server.port} as {config.server.public_base()}"
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from aggregator.store import open_store
+
+    config = _load(args)
+    store = open_store(config.storage_url())
+    print(f"schema version {store.schema_version()} ({store.engine})")
+    store.close()
+    return 0
+
+
+def _open_pipeline(config: Config):
+    from aggregator.pipeline import Pipeline
+    from aggregator.store import open_store
+
+    store = open_store(config.storage_url())
+    pipeline = Pipeline(config, store)
+    pipeline.prepare()
+    return store, pipeline
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from aggregator.pipeline import SourceReport
+
+    config = _load(args)
+    names = args.source or None
+    if names:
+        unknown = [n for n in names if n not in {s.name for s in config.sources}]
+        if unknown:
+            print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+    store, pipeline = _open_pipeline(config)
+    total = len(names or pipeline.enabled_sources())
+    use_progress = sys.stdout.isatty() and not args.no_progress
+
+    def line(report: SourceReport) -> str:
+        if report.status in ("error", "gone"):
+            return f"{report.source}: {report.status}: {report.error}"
+        text = (f"{report.source}: {report.status}: {report.new} new, {report.updated} updated"
+                f", {report.merged} merged into existing stories ({report.entries} entries, "
+                f"{report.bytes / 1024:.1f} KB, {report.elapsed:.2f}s)")
+        if report.problem:
+            text += f" [warning: {report.problem}]"
+        if report.redirected_to:
+            text += f" [moved permanently to {report.redirected_to}]"
+        return text
+
+    try:
+        if use_progress:
+            from rich.progress import Progress
+
+            with Progress(transient=False) as progress:
+                task = progress.add_task("polling", total=total)
+
+                def on_source(report: SourceReport) -> None:
+                    progress.console.print(line(report), markup=False, highlight=False)
+                    progress.advance(task)
+
+                report = asyncio.run(pipeline.run_cycle(names, on_source=on_source))
+        else:
+            report = asyncio.run(
+                pipeline.run_cycle(names, on_source=lambda r: print(line(r), flush=True))
+            )
+    finally:
+        store.close()
+    print(
+        f"total: {len(report.sources)} sources ({report.count('new')} new, "
+        f"{report.count('updated')} updated, {report.count('unchanged')} unchanged, "
+        f"{report.count('error') + report.count('gone')} errors); {report.total('new')} new "
+        f"items, {report.total('updated')} updated, {report.total('merged')} merged; "
+        f"{report.elapsed:.2f}s"
+    )
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from aggregator.feeds import FeedService, PageOutOfRange, UnknownTopic
+    from aggregator.store import open_store
+
+    config = _load(args)
+    store = open_store(config.storage_url())
+    try:
+        rendered = FeedService(config, store).get(args.slug, args.format, args.page, args.limit)
+    except UnknownTopic:
+        print(f"no topic {args.slug!r}; topics: {', '.join(t.slug for t in config.topics)}",
+              file=sys.stderr)
+        return 2
+    except PageOutOfRange as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    sys.stdout.buffer.write(rendered.body)
+    if not rendered.body.endswith(b"\n"):
+        sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from aggregator.store import open_store
+
+    config = _load(args)
+    store = open_store(config.storage_url())
+    store.sync_sources([(s.name, config.source_location(s)) for s in config.sources])
+    states = store.source_states([s.name for s in config.sources])
+    store.close()
+    rows = [
+        {
+            "name": s.name,
+            "url": s.current_url,
+            "enabled": s.enabled,
+            "disabled_reason": s.disabled_reason,
+            "redirected_from": s.redirected_from,
+            "last_attempt": _when(s.last_attempt),
+            "last_success": _when(s.last_success),
+            "last_status": s.last_status,
+            "last_http_status": s.last_http_status,
+            "consecutive_failures": s.consecutive_failures,
+            "last_error": s.last_error,
+            "last_problem": s.last_problem,
+            "items_last_7_days": s.items_last_7_days,
+            "mean_fetch_ms": round(s.mean_fetch_seconds * 1000, 1)
+            if s.mean_fetch_seconds is not None else None,
+            "next_poll": _when(s.next_poll),
+        }
+        for s in states
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Sources")
+    for column in ("source", "status", "last success", "failures", "7 days", "mean ms",
+                   "last error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = row["last_status"] or "never polled"
+        if not row["enabled"]:
+            status = f"disabled ({row['disabled_reason']})"
+        if row["redirected_from"]:
+            status += f"; moved from {row['redirected_from']}"
+        table.add_row(row["name"], status, row["last_success"], str(row["consecutive_failures"]),
+                      str(row["items_last_7_days"]), str(row["mean_fetch_ms"] or "-"),
+                      row["last_error"] or row["last_problem"] or "")
+    Console(width=int(os.environ.get("COLUMNS", "160"))).print(table)
+    return 0
+
+
+def _stored_document(stored: Any, config: Config):
+    from aggregator.match import MatchDocument
+
+    tags = {s.name: s.tags for s in config.sources}
+    return MatchDocument(
+        title=stored.title_text, summary=stored.summary_text, content=stored.content_text,
+        categories=stored.categories, author=stored.author, source=stored.source,
+        source_tags=tags.get(stored.source, []),
+    )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from aggregator.dedupe import Fingerprint, compare
+    from aggregator.match import compile_topics
+    from aggregator.store import open_store
+
+    config = _load(args)
+    store = open_store(config.storage_url())
+    matcher = compile_topics(config.topics, config.terms)
+    try:
+        items = store.find_items(args.ref)
+        if not items:
+            print(f"no stored item has id, story id or link {args.ref!r}", file=sys.stderr)
+            return 1
+        item = items[0]
+        print(f"item {item.item_id} from {item.source}: {item.title}")
+        print(f"  link: {item.link}\n  published: {_when(item.published)}")
+        print(f"  story: {item.story_id}")
+        for match in matcher.explain(_stored_document(item, config)):
+            verdict = "MATCHES" if match.matched else "does not match"
+            print(f"  topic {match.topic}: {verdict}: {match.reason}")
+        threshold = config.dedupe.threshold
+        mine = Fingerprint.from_json(item.fingerprint)
+        others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
+        if args.other:
+            others = store.find_items(args.other)
+            if not others:
+                print(f"no stored item has id, story id or link {args.other!r}", file=sys.stderr)
+                return 1
+        elif others:
+            print(f"  merged with {len(others)} other copies:")
+        for other in others:
+            verdict = compare(mine, Fingerprint.from_json(other.fingerprint), threshold)
+            same_story = "same story" if other.story_id == item.story_id else "different stories"
+            print(f"  vs {other.source} {other.item_id} ({same_story}): {verdict.reason}")
+    finally:
+        store.close()
+    return 0
+
+
+def _print_story(title: str, source: str, published: float, extra: list[str]) -> None:
+    print(f"{_when(published)}  {title}  [{source}]")
+    for line in extra:
+        print(f"    {line}")
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    from aggregator.store import open_store
+
+    config = _load(args)
+    try:
+        config.topic(args.slug)
+    except KeyError:
+        print(f"no topic {args.slug!r}", file=sys.stderr)
+        return 2
+    store = open_store(config.storage_url())
+    stories = store.topic_stories(args.slug, args.limit)
+    store.close()
+    for story in stories:
+        extra = [f"id {story.story_id}; matched: "
+                 + ", ".join(f"{h.term} ({h.field})" for h in story.hits)]
+        extra += [f"also on {c.source}: {c.link or c.title}" for c in story.copies]
+        _print_story(story.primary.title, story.primary.source, story.published, extra)
+    print(f"{len(stories)} stories")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from aggregator.match import compile_topics
+    from aggregator.store import open_store
+
+    config = _load(args)
+    try:
+        config.topic(args.slug)
+    except KeyError:
+        print(f"no topic {args.slug!r}", file=sys.stderr)
+        return 2
+    matcher = compile_topics([config.topic(args.slug)], config.terms)
+    store = open_store(config.storage_url())
+    since = time.time() - config.storage.retention_days * 86400
+    stories: dict[str, list[Any]] = {}
+    for batch in store.items_since(since):
+        for stored in batch:
+            match = matcher.match(_stored_document(stored, config))[0]
+            if match.matched:
+                stories.setdefault(stored.story_id, []).append((stored, match))
+    store.close()
+    ordered = sorted(stories.values(), key=lambda copies: -min(c[0].published for c in copies))
+    for copies in ordered[: args.limit]:
+        first, match = min(copies, key=lambda c: c[0].published)
+        extra = ["matched: " + ", ".join(f"{h.term} ({h.field})" for h in match.hits)]
+        extra += [f"also on {c[0].source}" for c in copies if c[0] is not first]
+        _print_story(first.title, first.source, first.published, extra)
+    print(f"{len(stories)} stories would be published in {args.slug}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from aggregator.runner import run_service
+
+    config_path = _config_path(args)
+    return run_service(config_path, role=args.role, host=args.host, port=args.port,
+                       watch=args.watch)
+
+
+# -- parser ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="Poll newswire feeds, keep the stories your topics care about, and "
+                    "republish each story once as Atom, RSS and JSON Feed.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", "-c", metavar="FILE",
+                         help=f"TOML config (default: $AGGREGATOR_CONFIG or {DEFAULT_CONFIG})")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    run = command("run", cmd_run, "Run the poller and the HTTP server.")
+    run.add_argument("--role", choices=["all", "worker", "web"], default="all",
+                     help="all: poll and serve; worker: poll only; web: serve only")
+    run.add_argument("--host", help="override [server] host")
+    run.add_argument("--port", type=int, help="override [server] port")
+    run.add_argument("--watch", action="store_true",
+                     help="reload the config when the file changes (SIGHUP always does)")
+
+    poll = command("poll", cmd_poll, "Poll every source once now and exit.")
+    poll.add_argument("--source", action="append", metavar="NAME",
+                      help="poll only this source (repeatable)")
+    poll.add_argument("--no-progress", action="store_true", help="plain lines even on a TTY")
+
+    render = command("render", cmd_render, "Write one topic's feed to stdout.")
+    render.add_argument("slug")
+    render.add_argument("--format", "-f", choices=list(FORMATS), default="atom")
+    render.add_argument("--page", type=int, default=1)
+    render.add_argument("--limit", type=int, help="entries per page (capped by config)")
+
+    command("check-config", cmd_check_config, "Validate the config and print a summary.")
+    command("migrate", cmd_migrate, "Create or upgrade the store's schema.")
+
+    sources = command("sources", cmd_sources, "Show every source's health.")
+    sources.add_argument("--json", action="store_true", help="machine-readable output")
+
+    explain = command("explain", cmd_explain,
+                      "Say why a stored item matched each topic or not, and why it was "
+                      "merged with other copies (or with OTHER) or not.")
+    explain.add_argument("ref", help="item id, story id, or article URL")
+    explain.add_argument("other", nargs="?", help="a second item to compare for merging")
+
+    stories = command("stories", cmd_stories, "List a topic's stories with all their copies.")
+    stories.add_argument("slug")
+    stories.add_argument("--limit", type=int, default=50)
+
+    preview = command("preview", cmd_preview,
+                      "List what a topic would publish from stored items, before deploying.")
+    preview.add_argument("slug")
+    preview.add_argument("--limit", type=int, default=50)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from aggregator.logs import setup_logging
+    from aggregator.store import StoreError
+
+    args = build_parser().parse_args(argv)
+    setup_logging(os.environ.get("AGGREGATOR_LOG_FORMAT", "text"),
+                  os.environ.get("AGGREGATOR_LOG_LEVEL", "WARNING" if args.command != "run"
+                                 else "INFO"))
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    except StoreError as error:
+        print(f"store error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

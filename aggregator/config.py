@@ -1,0 +1,378 @@
+"""Loading and validating the TOML configuration.
+
+The config file is the user's only interface to the service, so every problem is
+reported with the file, the key path (`sources[3].url`) and what is wrong, and all
+problems are reported at once rather than the first one only. Deployment settings
+can be overridden from the environment (see `ENV_OVERRIDES`) so a container can be
+configured without editing the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """Accept seconds as a number or a string such as "90s", "15m", "2h", "1d"."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 900 or \"15m\"")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION_RE.match(value)):
+        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    else:
+        raise ValueError(f"not a duration: {value!r} (use seconds, or e.g. \"15m\", \"2h\")")
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Section):
+    """One feed to poll. `url` may be http(s)://, file:// or a path relative to the config."""
+
+    name: str = Field(min_length=1, max_length=200)
+    url: str
+    interval: Duration | None = None
+    tags: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https"):
+            if not parts.hostname:
+                raise ValueError(f"not a URL: {value!r} has no host")
+            return value
+        if parts.scheme == "file" or (not parts.scheme and value):
+            return value
+        if len(parts.scheme) == 1:  # a Windows drive letter
+            return value
+        raise ValueError(f"not a URL: {value!r} (use http://, https://, file:// or a path)")
+
+
+class TopicConfig(_Section):
+    """One curated output feed and the rule that decides what goes in it."""
+
+    slug: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    include: list[str] = Field(default_factory=list)  # any of
+    require: list[str] = Field(default_factory=list)  # all of
+    exclude: list[str] = Field(default_factory=list)  # none of
+    query: str | None = None  # boolean query; see aggregator.match
+    sources: list[str] = Field(default_factory=list)  # draw only from these names
+    tags: list[str] = Field(default_factory=list)  # ... or sources with these tags
+    trusted_sources: list[str] = Field(default_factory=list)  # every item, no terms needed
+    max_entries: int | None = Field(default=None, ge=1, le=10_000)
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG_RE.match(value):
+            raise ValueError(
+                f"not a slug: {value!r} (lowercase letters, digits and '-', at most 64)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _has_rule(self) -> TopicConfig:
+        if not (self.include or self.require or self.query or self.trusted_sources):
+            raise ValueError(
+                "topic has no rule: give include, require, query or trusted_sources"
+            )
+        return self
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite:///data/aggregator.db"
+    retention_days: int = Field(default=90, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"unsupported storage URL {redact_url(value)!r}: "
+                "use sqlite:///path/to/file.db or postgresql://user@host/db"
+            )
+        return value
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    base_url: str | None = None  # public URL, used for self links; default http://host:port
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not a URL: {value!r} (need http:// or https:// and a host)")
+        return value.rstrip("/")
+
+    def public_base(self) -> str:
+        return self.base_url or f"http://{self.host}:{self.port}"
+
+
+class FetchConfig(_Section):
+    timeout: Duration = 20.0  # per request: connect, read, write
+    deadline: Duration = 60.0  # total time for one fetch, however slowly bytes arrive
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    concurrency: int = Field(default=50, ge=1, le=1000)
+    per_host: int = Field(default=2, ge=1, le=100)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    default_interval: Duration = 900.0
+    max_interval: Duration = 6 * 3600.0
+    backoff_max: Duration = 24 * 3600.0
+    contact: str = "https://github.com/newswire-aggregator/newswire-aggregator"
+
+
+class DedupeConfig(_Section):
+    window_days: float = Field(default=7, gt=0)
+    threshold: float = Field(default=0.5, gt=0, le=1)
+    source_preference: list[str] = Field(default_factory=list)
+
+
+class PublishConfig(_Section):
+    max_entries: int = Field(default=50, ge=1, le=10_000)
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+
+
+class LoggingConfig(_Section):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Section):
+    sources: list[SourceConfig] = Field(default_factory=list)
+    topics: list[TopicConfig] = Field(default_factory=list)
+    terms: dict[str, list[str]] = Field(default_factory=dict)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        problems = _cross_reference_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def topic(self, slug: str) -> TopicConfig:
+        for topic in self.topics:
+            if topic.slug == slug:
+                return topic
+        raise KeyError(slug)
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def source_location(self, source: SourceConfig) -> str:
+        """The source URL with a relative path resolved against the config's folder."""
+        parts = urlsplit(source.url)
+        if parts.scheme in ("http", "https", "file"):
+            return source.url
+        path = Path(source.url)
+        if not path.is_absolute():
+            path = self.base_dir / path
+        return path.resolve().as_uri()
+
+    def storage_url(self) -> str:
+        """The storage URL with a relative SQLite path resolved against the working dir."""
+        return self.storage.url
+
+
+def _cross_reference_problems(config: Config) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, source in enumerate(config.sources):
+        if source.name in seen:
+            problems.append(
+                f"sources[{index}].name: duplicate name {source.name!r} "
+                f"(also sources[{seen[source.name]}])"
+            )
+        seen.setdefault(source.name, index)
+    known_tags = {tag for source in config.sources for tag in source.tags}
+    slugs: dict[str, int] = {}
+    for index, topic in enumerate(config.topics):
+        if topic.slug in slugs:
+            problems.append(
+                f"topics[{index}].slug: duplicate slug {topic.slug!r} "
+                f"(also topics[{slugs[topic.slug]}])"
+            )
+        slugs.setdefault(topic.slug, index)
+        for key in ("sources", "trusted_sources"):
+            for position, name in enumerate(getattr(topic, key)):
+                if name not in seen:
+                    problems.append(f"topics[{index}].{key}[{position}]: no source named {name!r}")
+        for position, tag in enumerate(topic.tags):
+            if tag not in known_tags:
+                problems.append(f"topics[{index}].tags[{position}]: no source has tag {tag!r}")
+    for name, terms in config.terms.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            problems.append(f"terms.{name}: group names are letters, digits and '_'")
+        if not terms:
+            problems.append(f"terms.{name}: empty term group")
+    return problems
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: " + "; ".join(problems))
+
+    def report(self) -> str:
+        lines = [f"{self.path}: {len(self.problems)} problem(s)"]
+        lines += [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+# Environment variable → (section, key). Values are parsed by the same validators.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "AGGREGATOR_STORAGE_URL": ("storage", "url"),
+    "AGGREGATOR_RETENTION_DAYS": ("storage", "retention_days"),
+    "AGGREGATOR_HOST": ("server", "host"),
+    "AGGREGATOR_PORT": ("server", "port"),
+    "AGGREGATOR_BASE_URL": ("server", "base_url"),
+    "AGGREGATOR_LOG_FORMAT": ("logging", "format"),
+    "AGGREGATOR_LOG_LEVEL": ("logging", "level"),
+    "AGGREGATOR_FETCH_CONCURRENCY": ("fetch", "concurrency"),
+    "AGGREGATOR_FETCH_TIMEOUT": ("fetch", "timeout"),
+    "AGGREGATOR_CONTACT": ("fetch", "contact"),
+}
+
+
+def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return a copy of the raw config with the AGGREGATOR_* variables applied."""
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if variable in environ and environ[variable] != "":
+            merged.setdefault(section, {})
+            if isinstance(merged[section], dict):
+                merged[section][key] = environ[variable]
+    return merged
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """('sources', 3, 'url') → 'sources[3].url'."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _validation_problems(error: ValidationError) -> list[str]:
+    problems = []
+    for detail in error.errors():
+        loc = tuple(part for part in detail["loc"] if not str(part).startswith("function-"))
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the README)"
+        elif detail["type"] == "missing":
+            message = "required key is missing"
+        if loc:
+            problems.extend(f"{format_location(loc)}: {part}" for part in message.split("; "))
+        else:
+            problems.extend(message.split("; "))
+    return problems
+
+
+def parse_config(
+    data: dict[str, Any],
+    *,
+    path: Path | str = "<config>",
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate raw TOML data (after env overrides); raise ConfigError listing every problem."""
+    data = apply_env_overrides(data, os.environ if environ is None else environ)
+    base_dir = Path(path).parent if str(path) != "<config>" else Path(".")
+    try:
+        config = Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as error:
+        raise ConfigError(path, _validation_problems(error)) from None
+    problems = _topic_rule_problems(config)
+    if problems:
+        raise ConfigError(path, problems)
+    return config
+
+
+def _topic_rule_problems(config: Config) -> list[str]:
+    """Compile every topic's rule so a bad query or term names its topic and position."""
+    from aggregator.match import RuleError, compile_topics
+
+    try:
+        compile_topics(config.topics, config.terms)
+    except RuleError as error:
+        return list(error.problems)
+    return []
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, parse and validate a TOML config file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(path, [f"cannot read the file: {error.strerror or error}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, [f"not UTF-8 text: {error}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [f"TOML syntax error: {error}"]) from None
+    return parse_config(data, path=path, environ=environ)
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a URL so it can be logged or printed."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,25 @@
+"""The match stage: which topics an item belongs to, and why (pure, no I/O).
+
+Public API::
+
+    matcher = compile_topics(config.topics, config.terms)   # RuleError if a rule is bad
+    for result in matcher.match(MatchDocument(...)):       # one TopicMatch per topic
+        ...
+
+See `query` for the query language, `text` for how terms are compared with text and
+`matcher` for the topic semantics.
+"""
+
+from aggregator.match.matcher import MatchDocument, RuleError, TopicMatcher, compile_topics
+from aggregator.match.query import DEFAULT_FIELDS, FIELDS, QuerySyntaxError, parse_query
+
+__all__ = [
+    "DEFAULT_FIELDS",
+    "FIELDS",
+    "MatchDocument",
+    "QuerySyntaxError",
+    "RuleError",
+    "TopicMatcher",
+    "compile_topics",
+    "parse_query",
+]

@@ -1,0 +1,170 @@
+"""Plain dataclasses that cross stage boundaries.
+
+Each stage of the pipeline (fetch → parse → normalize → dedupe → match → store →
+publish) takes and returns these types and nothing richer, so a stage can be tested
+and reused without the others. They carry data only; behaviour lives in the stage
+modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class FetchStatus(StrEnum):
+    """How one source's fetch ended."""
+
+    OK = "ok"  # a body arrived and should be parsed
+    NOT_MODIFIED = "not_modified"  # 304: nothing to parse
+    ERROR = "error"  # nothing usable; see FetchResult.error
+    GONE = "gone"  # 410: the source should be disabled
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """What the fetcher needs to poll one source conditionally."""
+
+    source: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """The outcome of polling one source URL; never raises, errors are data."""
+
+    source: str
+    url: str  # the URL that was asked for
+    status: FetchStatus
+    final_url: str | None = None  # after redirects
+    http_status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    bytes_read: int = 0
+    permanent_redirect: str | None = None  # new URL after a 301/308 chain
+    retry_after: float | None = None  # seconds, from Retry-After / Cache-Control
+
+
+@dataclass(slots=True)
+class RawEntry:
+    """One feed entry as the parser saw it: HTML untouched, dates parsed."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary_html: str | None
+    content_html: str | None
+    published: datetime | None
+    updated: datetime | None
+    author: str | None = None
+    categories: list[str] = field(default_factory=list)
+    base_url: str | None = None  # for resolving relative links in the HTML
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    """A parsed feed document. `problem` records a bozo feed that still gave entries."""
+
+    title: str | None
+    link: str | None
+    entries: list[RawEntry]
+    problem: str | None = None
+    ttl_minutes: int | None = None
+    alternate_feeds: list[str] = field(default_factory=list)  # from an HTML page
+
+
+@dataclass(slots=True)
+class Item:
+    """A normalized entry of one source, ready for dedupe, matching and storage.
+
+    `item_id` is derived from the source name and `key` only, so it is the same in
+    every process and across restarts, and an edited entry keeps it.
+    """
+
+    item_id: str
+    source: str
+    key: str  # per-source identity: GUID, else canonical link, else content hash
+    link: str | None  # the publisher's link minus tracking parameters
+    canonical_link: str | None
+    title: str  # plain text
+    summary_html: str  # sanitized
+    content_html: str  # sanitized
+    title_text: str
+    summary_text: str
+    content_text: str
+    author: str | None
+    categories: list[str]
+    published: datetime  # aware UTC; the first-seen time when the feed gave none
+    updated: datetime | None
+    content_hash: str  # changes when the visible content changes
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """One term (or phrase) found in one field of an item."""
+
+    term: str
+    field: str
+
+
+@dataclass(slots=True)
+class TopicMatch:
+    """Whether an item belongs to a topic, and why."""
+
+    topic: str
+    matched: bool
+    hits: list[TermHit] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class StoryCopy:
+    """One copy of a story as shown in an output entry."""
+
+    item_id: str
+    source: str
+    link: str | None
+    title: str
+    published: datetime
+
+
+@dataclass(slots=True)
+class FeedEntry:
+    """One entry of an output feed: a story shown through its primary copy."""
+
+    entry_id: str  # the story id: fixed when the story is first seen
+    title: str
+    link: str | None
+    source: str
+    published: datetime
+    updated: datetime
+    summary_html: str
+    content_html: str
+    author: str | None
+    categories: list[str]  # the matched terms
+    also_on: list[StoryCopy] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FeedPage:
+    """Everything a renderer needs for one page of one topic feed."""
+
+    slug: str
+    title: str
+    description: str
+    self_url: str  # absolute, for this format
+    html_url: str  # absolute, the human page
+    updated: datetime
+    entries: list[FeedEntry]
+    next_url: str | None = None  # older entries (RFC 5005 paging)
+    prev_url: str | None = None
+    first_url: str | None = None
+    alternates: dict[str, str] = field(default_factory=dict)  # format -> absolute URL

@@ -1,0 +1,370 @@
+"""One poll cycle: fetch → parse → normalize → dedupe fingerprint → match → store.
+
+The deciding stages are pure functions of the fetched bytes (`process_document`), so
+they can run in a worker thread or process; the cycle itself only orchestrates I/O:
+it asks the store which sources to poll, fetches them concurrently, and hands each
+source's outcome to the store as one transaction. A source that fails in any stage
+is recorded as failed on that source; the others carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aggregator import metrics
+from aggregator.config import Config, SourceConfig
+from aggregator.dedupe import fingerprint
+from aggregator.fetch import Fetcher
+from aggregator.match import MatchDocument, TopicMatcher, compile_topics
+from aggregator.models import FetchRequest, FetchResult, FetchStatus, Item, TermHit
+from aggregator.normalize import normalize_feed
+from aggregator.parse import FeedParseError, parse_feed
+from aggregator.polling import backoff_interval, next_interval
+from aggregator.store import ItemRecord, MergePolicy, PollOutcome, SQLStore, SourceState
+
+log = logging.getLogger("aggregator.poll")
+
+LEAD_CHARS = 600
+
+
+@dataclass(slots=True)
+class ProcessedFeed:
+    """The items of one fetched document, ready to store."""
+
+    items: list[ItemRecord]
+    problem: str | None
+    ttl_minutes: int | None
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What one source's poll did; one line of `aggregator poll`."""
+
+    source: str
+    status: str  # new | updated | unchanged | error | gone
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    entries: int = 0
+    bytes: int = 0
+    elapsed: float = 0.0
+    http_status: int | None = None
+    error: str | None = None
+    problem: str | None = None
+    redirected_to: str | None = None
+
+
+@dataclass(slots=True)
+class CycleReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(report, attribute) for report in self.sources)
+
+    def count(self, status: str) -> int:
+        return sum(1 for report in self.sources if report.status == status)
+
+
+def match_document(item: Item, source_tags: Sequence[str]) -> MatchDocument:
+    return MatchDocument(
+        title=item.title_text,
+        summary=item.summary_text,
+        content=item.content_text,
+        categories=list(item.categories),
+        author=item.author,
+        source=item.source,
+        source_tags=list(source_tags),
+    )
+
+
+def matched_hits(matcher: TopicMatcher, document: MatchDocument) -> dict[str, list[TermHit]]:
+    return {m.topic: m.hits for m in matcher.match(document) if m.matched}
+
+
+def lead_text(summary: str, content: str) -> str:
+    return (summary or content)[:LEAD_CHARS]
+
+
+def process_document(
+    source: str,
+    source_tags: Sequence[str],
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    seen_at: datetime,
+    matcher: TopicMatcher,
+) -> ProcessedFeed:
+    """Parse, normalize, fingerprint and match one fetched document (no I/O)."""
+    feed = parse_feed(body, url, content_type)
+    records = []
+    for item in normalize_feed(source, feed, seen_at):
+        records.append(
+            ItemRecord(
+                item=item,
+                fingerprint=fingerprint(item.title_text, lead_text(item.summary_text,
+                                                                   item.content_text)),
+                matches=matched_hits(matcher, match_document(item, source_tags)),
+            )
+        )
+    return ProcessedFeed(records, feed.problem, feed.ttl_minutes)
+
+
+def rules_hash(config: Config, slug: str) -> str:
+    """A digest of everything that decides a topic's matches, to detect edits."""
+    topic = config.topic(slug)
+    payload = {
+        "topic": topic.model_dump(exclude={"title", "description", "max_entries"}),
+        "terms": config.terms,
+        "tags": {s.name: s.tags for s in config.sources},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def merge_policy(config: Config) -> MergePolicy:
+    return MergePolicy(
+        threshold=config.dedupe.threshold,
+        window_seconds=config.dedupe.window_days * 86400,
+        source_preference=tuple(config.dedupe.source_preference),
+    )
+
+
+class Pipeline:
+    """Runs poll cycles for one config against one store."""
+
+    def __init__(self, config: Config, store: SQLStore):
+        self.config = config
+        self.store = store
+        self.matcher = compile_topics(config.topics, config.terms)
+        self.policy = merge_policy(config)
+        self._sources = {source.name: source for source in config.sources}
+
+    def prepare(self) -> dict[str, int]:
+        """Register sources and re-match history for topics whose rules changed.
+
+        Returns topic slug -> number of changed matches, for topics re-matched.
+        """
+        self.store.sync_sources(
+            [(s.name, self.config.source_location(s)) for s in self.config.sources]
+        )
+        return rematch_changed_topics(self.config, self.store, self.matcher)
+
+    def enabled_sources(self) -> list[str]:
+        return [s.name for s in self.config.sources if s.enabled]
+
+    async def run_cycle(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        on_source: Callable[[SourceReport], None] | None = None,
+    ) -> CycleReport:
+        """Poll `names` (default: every enabled source) now, whether due or not."""
+        started = time.perf_counter()
+        wanted = list(names) if names is not None else self.enabled_sources()
+        states = {state.name: state for state in self.store.source_states(wanted)}
+        report = CycleReport()
+        async with Fetcher(self.config.fetch) as fetcher:
+
+            async def poll(name: str) -> None:
+                state = states.get(name)
+                if state is None or not state.enabled:
+                    source_report = SourceReport(
+                        name, "error",
+                        error=f"disabled: {state.disabled_reason}" if state else "unknown source",
+                    )
+                else:
+                    source_report = await self.poll_source(fetcher, self._sources[name], state)
+                report.sources.append(source_report)
+                if on_source:
+                    on_source(source_report)
+
+            await asyncio.gather(*(poll(name) for name in wanted))
+        order = {name: index for index, name in enumerate(wanted)}
+        report.sources.sort(key=lambda r: order.get(r.source, 0))
+        report.elapsed = time.perf_counter() - started
+        metrics.CYCLE_SECONDS.observe(report.elapsed)
+        return report
+
+    async def poll_source(
+        self, fetcher: Fetcher, source: SourceConfig, state: SourceState
+    ) -> SourceReport:
+        """Fetch, process and store one source; never raises for the source's faults."""
+        attempted = datetime.now(UTC)
+        result = await fetcher.fetch(
+            FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
+        )
+        outcome = self._outcome_base(source, state, result, attempted)
+        processed: ProcessedFeed | None = None
+        if result.status is FetchStatus.OK and result.body is not None:
+            try:
+                processed = await asyncio.to_thread(
+                    process_document, source.name, source.tags, result.body,
+                    result.final_url or result.url, result.content_type, attempted, self.matcher,
+                )
+            except FeedParseError as error:
+                outcome.status, outcome.error = "error", str(error)
+            except Exception as error:  # a bug or hostile input must not stop the cycle
+                log.exception("processing %s failed", source.name)
+                outcome.status = "error"
+                outcome.error = f"processing failed: {type(error).__name__}: {error}"
+        if processed is not None:
+            outcome.items = processed.items
+            outcome.problem = processed.problem
+        self._schedule(outcome, source, state, result, processed)
+        stored = await asyncio.to_thread(self.store.record_poll, outcome, self.policy)
+        report = SourceReport(
+            source=source.name,
+            status=_report_status(outcome, stored.new, stored.updated),
+            new=stored.new,
+            updated=stored.updated,
+            merged=stored.merged,
+            entries=len(outcome.items),
+            bytes=result.bytes_read,
+            elapsed=result.elapsed,
+            http_status=result.http_status,
+            error=outcome.error,
+            problem=outcome.problem,
+            redirected_to=outcome.new_url,
+        )
+        _log_poll(report)
+        _count_poll(report, state, outcome)
+        return report
+
+    def _outcome_base(
+        self, source: SourceConfig, state: SourceState, result: FetchResult, attempted: datetime
+    ) -> PollOutcome:
+        outcome = PollOutcome(
+            source=source.name,
+            attempted_at=attempted.timestamp(),
+            status=result.status.value,
+            elapsed=result.elapsed,
+            next_poll=0.0,
+            http_status=result.http_status,
+            error=result.error,
+            etag=result.etag,
+            last_modified=result.last_modified,
+        )
+        if result.permanent_redirect and result.permanent_redirect != state.current_url:
+            outcome.new_url = result.permanent_redirect
+            log.warning(
+                "source %s moved permanently: %s -> %s",
+                source.name, state.current_url, result.permanent_redirect,
+            )
+        if result.status is FetchStatus.GONE:
+            outcome.disable_reason = result.error
+        return outcome
+
+    def _schedule(
+        self,
+        outcome: PollOutcome,
+        source: SourceConfig,
+        state: SourceState,
+        result: FetchResult,
+        processed: ProcessedFeed | None,
+    ) -> None:
+        base = source.interval or self.config.fetch.default_interval
+        if outcome.status in ("ok", "not_modified"):
+            seen_before = state.last_success or 0.0
+            changed = processed is not None and any(
+                record.item.published.timestamp() > seen_before for record in processed.items
+            )
+            interval = next_interval(
+                base=base,
+                maximum=max(base, self.config.fetch.max_interval),
+                previous=state.poll_interval,
+                changed=changed,
+                publisher_floor=result.retry_after,
+                ttl_minutes=processed.ttl_minutes if processed else None,
+            )
+        else:
+            interval = backoff_interval(
+                base=base,
+                failures=state.consecutive_failures + 1,
+                cap=self.config.fetch.backoff_max,
+                publisher_floor=result.retry_after,
+            )
+        outcome.poll_interval = interval
+        outcome.next_poll = outcome.attempted_at + interval
+
+
+def rematch_changed_topics(config: Config, store: SQLStore, matcher: TopicMatcher) -> dict[str, int]:
+    """Apply new or edited topics to stored items within the retention window."""
+    store.drop_topics_except([topic.slug for topic in config.topics])
+    versions = store.topic_versions()
+    stale = [
+        topic.slug for topic in config.topics
+        if versions.get(topic.slug, (0, None))[1] != rules_hash(config, topic.slug)
+    ]
+    if not stale:
+        return {}
+    since = time.time() - config.storage.retention_days * 86400
+    tags = {source.name: source.tags for source in config.sources}
+    found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}
+    for batch in store.items_since(since):
+        for stored in batch:
+            document = MatchDocument(
+                title=stored.title_text, summary=stored.summary_text,
+                content=stored.content_text, categories=stored.categories,
+                author=stored.author, source=stored.source,
+                source_tags=tags.get(stored.source, []),
+            )
+            for match in matcher.match(document):
+                if match.matched and match.topic in found:
+                    found[match.topic][stored.item_id] = (stored.story_id, match.hits)
+    return {
+        slug: store.replace_topic_matches(slug, found[slug], since, rules_hash(config, slug))
+        for slug in stale
+    }
+
+
+def _report_status(outcome: PollOutcome, new: int, updated: int) -> str:
+    if outcome.status in ("error", "gone"):
+        return outcome.status
+    if new:
+        return "new"
+    if updated:
+        return "updated"
+    return "unchanged"
+
+
+def _count_poll(report: SourceReport, state: SourceState, outcome: PollOutcome) -> None:
+    metrics.POLLS.labels(report.source, report.status).inc()
+    metrics.FETCH_SECONDS.observe(report.elapsed)
+    metrics.FETCH_BYTES.inc(report.bytes)
+    metrics.ITEMS_STORED.labels("new").inc(report.new)
+    metrics.ITEMS_STORED.labels("updated").inc(report.updated)
+    metrics.DUPLICATES_MERGED.inc(report.merged)
+    failed = report.status in ("error", "gone")
+    failures = state.consecutive_failures + 1 if failed else 0
+    metrics.CONSECUTIVE_FAILURES.labels(report.source).set(failures)
+    if not failed:
+        metrics.LAST_SUCCESS.labels(report.source).set(outcome.attempted_at)
+
+
+def _log_poll(report: SourceReport) -> None:
+    level = logging.WARNING if report.status in ("error", "gone") else logging.INFO
+    log.log(
+        level,
+        "poll %s: %s",
+        report.source,
+        report.status,
+        extra={
+            "event": "poll",
+            "source": report.source,
+            "status": report.status,
+            "duration_ms": round(report.elapsed * 1000, 1),
+            "bytes": report.bytes,
+            "new": report.new,
+            "updated": report.updated,
+            "merged": report.merged,
+            "http_status": report.http_status,
+            "error": report.error,
+        },
+    )

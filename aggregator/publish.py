@@ -1,0 +1,81 @@
+"""Building a topic's `FeedPage` from stored stories (pure; the web and CLI do the I/O).
+
+URLs follow one scheme everywhere: `/feeds/<slug>.<format>` for the newest page and
+`?page=N` (1-based) for older ones, all absolute against the public base URL, so
+readers, OPML and the RFC 5005 paging links agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from aggregator.config import TopicConfig
+from aggregator.models import FeedEntry, FeedPage
+from aggregator.render import EPOCH, FORMATS
+from aggregator.store import StoredStory
+
+
+def feed_url(base_url: str, slug: str, fmt: str, page: int = 1, limit: int | None = None) -> str:
+    query = {}
+    if page > 1:
+        query["page"] = page
+    if limit is not None:
+        query["limit"] = limit
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"{base_url}/feeds/{slug}.{fmt}{suffix}"
+
+
+def _time(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def feed_entry(story: StoredStory) -> FeedEntry:
+    primary = story.primary
+    return FeedEntry(
+        entry_id=story.story_id,
+        title=primary.title,
+        link=primary.link,
+        source=primary.source,
+        published=_time(story.published),
+        updated=_time(max(story.updated, story.published)),
+        summary_html=primary.summary_html,
+        content_html=primary.content_html,
+        author=primary.author,
+        categories=list(dict.fromkeys(hit.term for hit in story.hits)),
+        also_on=story.copies,
+    )
+
+
+def build_page(
+    topic: TopicConfig,
+    stories: list[StoredStory],
+    *,
+    base_url: str,
+    fmt: str,
+    page: int,
+    page_size: int,
+    total: int,
+    custom_limit: bool = False,
+) -> FeedPage:
+    """One page of `topic` in `fmt`; `total` is the topic's story count (for paging)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown feed format {fmt!r}")
+    limit = page_size if custom_limit else None
+    entries = [feed_entry(story) for story in stories]
+    last_page = max(1, -(-total // page_size))
+    updated = max((entry.updated for entry in entries), default=EPOCH)
+    return FeedPage(
+        slug=topic.slug,
+        title=topic.title,
+        description=topic.description or f"Stories matching the topic {topic.title}",
+        self_url=feed_url(base_url, topic.slug, fmt, page, limit),
+        html_url=f"{base_url}/#topic-{topic.slug}",
+        updated=updated,
+        entries=entries,
+        first_url=feed_url(base_url, topic.slug, fmt, 1, limit) if last_page > 1 else None,
+        next_url=feed_url(base_url, topic.slug, fmt, page + 1, limit) if page < last_page
+        else None,
+        prev_url=feed_url(base_url, topic.slug, fmt, page - 1, limit) if page > 1 else None,
+        alternates={f: feed_url(base_url, topic.slug, f) for f in FORMATS},
+    )

@@ -1,0 +1,214 @@
+"""The running service: config, store, pipeline, feed cache and the poll scheduler.
+
+APScheduler (3.x, asyncio) ticks every few seconds; each tick asks the store to lease
+the sources that are due to this process and polls them. Leasing through the store
+is what lets one process or many share the work: on SQLite it is a plain update in a
+write transaction, on PostgreSQL a `FOR UPDATE SKIP LOCKED` claim with an expiry, so
+a dead worker's sources are taken over once its leases lapse. The store is the only
+coordinator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from aggregator import metrics
+from aggregator.config import Config, ConfigError, load_config
+from aggregator.feeds import FeedService
+from aggregator.pipeline import CycleReport, Pipeline
+from aggregator.store import SQLStore, StoreError, open_store
+
+log = logging.getLogger("aggregator.service")
+
+TICK_SECONDS = 5.0
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class CycleStatus:
+    last_started: float | None = None
+    last_finished: float | None = None
+    last_error: str | None = None
+    sources_polled: int = 0
+
+
+class Service:
+    """Owns everything a running process needs; the web app and CLI hold one."""
+
+    def __init__(self, config: Config, config_path: Path | None = None, *, role: str = "all"):
+        self.config = config
+        self.config_path = config_path
+        self.role = role
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.store: SQLStore = open_store(config.storage_url())
+        self.pipeline = Pipeline(config, self.store)
+        self.feeds = FeedService(config, self.store)
+        self.scheduler: AsyncIOScheduler | None = None
+        self.cycle = CycleStatus()
+        self._tick_task: asyncio.Task | None = None
+        self._stopping = False
+        self.store_error: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        self.pipeline.prepare()
+
+    def start_scheduler(self) -> None:
+        """Start polling (roles all and worker)."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.tick, "interval", seconds=TICK_SECONDS, id="poll-due", max_instances=1,
+            coalesce=True, next_run_time=_now_datetime(), misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            self.purge, "interval", hours=6, id="retention", max_instances=1, coalesce=True,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info("scheduler started as worker %s", self.worker_id)
+
+    @property
+    def scheduler_running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running and not self._stopping
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop taking new polls, let the current one finish within `grace`, release leases.
+
+        A poll cancelled here loses nothing: each source's results are committed in
+        one transaction, and an uncommitted source is simply polled again next time.
+        """
+        self._stopping = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        task = self._tick_task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+            except TimeoutError:
+                log.warning("poll still running after %.0fs: cancelling it", grace)
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+            except Exception:  # the tick logs its own errors
+                pass
+        try:
+            self.store.release_leases(self.worker_id)
+        except StoreError as error:
+            log.warning("could not release leases: %s", error)
+        self.store.close()
+
+    # -- polling ------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Poll whatever is due now (runs from the scheduler)."""
+        if self._stopping:
+            return
+        self._tick_task = asyncio.current_task()
+        try:
+            await self.poll_due()
+            self.store_error = None
+        except StoreError as error:
+            self.store_error = str(error)
+            self.cycle.last_error = str(error)
+            log.error("store unavailable, will retry: %s", error)
+        except Exception as error:
+            self.cycle.last_error = f"{type(error).__name__}: {error}"
+            log.exception("poll cycle failed")
+        finally:
+            self._tick_task = None
+
+    async def poll_due(self) -> CycleReport | None:
+        now = time.time()
+        lease = self.config.fetch.deadline + 60.0
+        claimed = await asyncio.to_thread(
+            self.store.claim_due_sources, self.worker_id, now, lease,
+            self.pipeline.enabled_sources(), 10_000,
+        )
+        self.cycle.last_started = now
+        if not claimed:
+            self.cycle.last_finished = time.time()
+            return None
+        report = await self.pipeline.run_cycle(claimed)
+        self.cycle.last_finished = time.time()
+        self.cycle.sources_polled = len(report.sources)
+        self.cycle.last_error = None
+        return report
+
+    async def purge(self) -> None:
+        cutoff = time.time() - self.config.storage.retention_days * 86400
+        removed = await asyncio.to_thread(self.store.purge, cutoff)
+        if removed:
+            log.info("retention: removed %d items older than %d days", removed,
+                     self.config.storage.retention_days)
+
+    # -- config reload ------------------------------------------------------------
+
+    def reload(self) -> list[str]:
+        """Re-read the config file; on problems keep the running config and return them."""
+        if self.config_path is None:
+            return ["no config file to reload"]
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as error:
+            log.error("config reload rejected, keeping the running config:\n%s", error.report())
+            return error.problems
+        if new.storage_url() != self.config.storage_url():
+            log.warning("storage URL changes need a restart; keeping the current store")
+            new = new.model_copy(update={"storage": self.config.storage})
+        self.config = new
+        self.pipeline = Pipeline(new, self.store)
+        changed = self.pipeline.prepare()
+        self.feeds = FeedService(new, self.store)
+        log.info(
+            "config reloaded: %d sources, %d topics; re-matched %s",
+            len(new.sources), len(new.topics),
+            ", ".join(f"{slug} ({n} changes)" for slug, n in changed.items()) or "nothing",
+        )
+        return []
+
+    # -- readiness ----------------------------------------------------------------
+
+    def readiness(self) -> dict[str, object]:
+        """What /readyz reports: store reachable, scheduler running, last cycle recent."""
+        checks: dict[str, object] = {}
+        try:
+            self.store.ping()
+            checks["store"] = "ok"
+        except Exception as error:  # any driver error means not ready
+            checks["store"] = f"unreachable: {error}"
+        if self.role in ("all", "worker"):
+            checks["scheduler"] = "running" if self.scheduler_running else "stopped"
+            finished = self.cycle.last_finished
+            limit = max(TICK_SECONDS * 6, 60.0)
+            recent = finished is not None and time.time() - finished < limit
+            checks["last_cycle"] = (
+                "never" if finished is None else f"{time.time() - finished:.0f}s ago"
+            )
+            checks["cycle_recent"] = recent
+        ready = checks["store"] == "ok" and (
+            self.role == "web" or (checks["scheduler"] == "running" and checks["cycle_recent"])
+        )
+        checks["ready"] = ready
+        return checks
+
+    def refresh_topic_gauges(self) -> None:
+        for topic in self.config.topics:
+            metrics.PUBLISHED.labels(topic.slug).set(self.store.topic_story_count(topic.slug))
+
+
+def _now_datetime():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -1,0 +1,48 @@
+"""Storage: `open_store(url)` picks the engine from the URL scheme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from aggregator.store.base import SQLStore, StoreError
+from aggregator.store.records import (
+    IngestReport,
+    ItemRecord,
+    MergePolicy,
+    PollOutcome,
+    SourceState,
+    StoredItem,
+    StoredStory,
+)
+
+__all__ = [
+    "IngestReport", "ItemRecord", "MergePolicy", "PollOutcome", "SQLStore", "SourceState",
+    "StoreError", "StoredItem", "StoredStory", "open_store", "sqlite_path",
+]
+
+
+def sqlite_path(url: str) -> Path:
+    """sqlite:///data/x.db → data/x.db (relative); sqlite:////srv/x.db → /srv/x.db."""
+    path = unquote(urlsplit(url).path)
+    if path.startswith("//"):
+        return Path(path[1:])
+    return Path(path.lstrip("/") or "aggregator.db")
+
+
+def open_store(url: str, *, migrate: bool = True) -> SQLStore:
+    """Open (and by default migrate) the store named by `url`."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from aggregator.store.sqlite import SQLiteStore
+
+        store: SQLStore = SQLiteStore(sqlite_path(url))
+    elif scheme in ("postgresql", "postgres"):
+        from aggregator.store.postgres import PostgresStore
+
+        store = PostgresStore(url)
+    else:
+        raise StoreError(f"unsupported storage URL scheme {scheme!r}")
+    if migrate:
+        store.migrate()
+    return store

@@ -1,0 +1,682 @@
+"""The store: one interface, plain portable SQL, two engines.
+
+`SQLStore` holds every query. Its SQL uses `?` placeholders and only constructs both
+SQLite (>= 3.35) and PostgreSQL understand (`ON CONFLICT`, `RETURNING`), so the
+engine subclasses only supply connections, transactions and the few places where
+PostgreSQL offers better concurrency (row locks that skip locked rows, advisory
+locks around story merging).
+
+Everything one poll of one source changes (new and edited items, their story
+assignment and topic matches, the source's validators and health) is written in one
+transaction by `record_poll`, so a crash mid-cycle either keeps a source's whole
+poll or none of it: nothing is lost (the validators are not advanced either, so the
+next poll fetches the same items again) and nothing is stored twice (unique keys).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from importlib import resources
+from typing import Any, Protocol
+
+from aggregator.dedupe import Fingerprint, compare
+from aggregator.models import StoryCopy, TermHit
+from aggregator.store.records import (
+    IngestReport,
+    ItemRecord,
+    MergePolicy,
+    PollOutcome,
+    SourceState,
+    StoredItem,
+    StoredStory,
+)
+
+SEVEN_DAYS = 7 * 86400.0
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class StoreError(Exception):
+    """The store cannot be reached or used; the message says why."""
+
+
+def load_migrations() -> list[tuple[int, str]]:
+    """Every migration shipped with the package, as (version, SQL), in order."""
+    folder = resources.files("aggregator.store") / "migrations"
+    migrations = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            migrations.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(migrations)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no ';' inside strings)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+ITEM_COLUMNS = (
+    "item_id, source, story_id, link, canonical_link, title, summary_html, content_html, "
+    "title_text, summary_text, content_text, author, categories, published, updated, "
+    "first_seen, changed_at, fingerprint"
+)
+SOURCE_COLUMNS = (
+    "name, url, current_url, enabled, disabled_reason, etag, last_modified, last_attempt, "
+    "last_success, last_status, last_http_status, consecutive_failures, last_error, "
+    "last_problem, redirected_from, next_poll, poll_interval, fetch_count, fetch_seconds_total"
+)
+
+
+def _stored_item(row: Sequence[Any]) -> StoredItem:
+    values = list(row)
+    values[12] = json.loads(values[12])
+    return StoredItem(*values)
+
+
+def _source_state(row: Sequence[Any], items_7d: int = 0) -> SourceState:
+    (name, url, current_url, enabled, disabled_reason, etag, last_modified, last_attempt,
+     last_success, last_status, last_http_status, failures, last_error, last_problem,
+     redirected_from, next_poll, poll_interval, fetch_count, fetch_seconds) = row
+    return SourceState(
+        name=name, url=url, current_url=current_url, enabled=bool(enabled),
+        disabled_reason=disabled_reason, etag=etag, last_modified=last_modified,
+        last_attempt=last_attempt, last_success=last_success, last_status=last_status,
+        last_http_status=last_http_status, consecutive_failures=failures,
+        last_error=last_error, last_problem=last_problem, redirected_from=redirected_from,
+        next_poll=next_poll, poll_interval=poll_interval, fetch_count=fetch_count,
+        mean_fetch_seconds=(fetch_seconds / fetch_count) if fetch_count else None,
+        items_last_7_days=items_7d,
+    )
+
+
+def _hits_json(hits: Iterable[TermHit]) -> str:
+    return json.dumps([[hit.term, hit.field] for hit in hits], ensure_ascii=False)
+
+
+def _hits_from_json(text: str) -> list[TermHit]:
+    return [TermHit(term, field) for term, field in json.loads(text)]
+
+
+class SQLStore:
+    """The storage interface; subclasses provide `transaction()` and engine specifics."""
+
+    engine = "sql"
+
+    # -- engine hooks ---------------------------------------------------------------
+
+    def transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _lock_bands(self, cur: Cursor, bands: Sequence[str]) -> None:
+        """Serialize concurrent merges that could touch the same story (PostgreSQL)."""
+
+    def _claim_sql_suffix(self) -> str:
+        return ""
+
+    # -- schema ---------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.transaction(write=False) as cur:
+            return self._current_version(cur)
+
+    def _current_version(self, cur: Cursor) -> int:
+        try:
+            cur.execute("SELECT MAX(version) FROM schema_version")
+        except Exception:  # the table does not exist yet
+            return 0
+        row = cur.fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> int:
+        """Apply every migration not applied yet; return the schema version."""
+        with self.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+            )
+        with self.transaction() as cur:
+            self._lock_migrations(cur)
+            current = self._current_version(cur)
+            for version, script in load_migrations():
+                if version <= current:
+                    continue
+                for statement in split_statements(script):
+                    cur.execute(statement)
+                cur.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                    (version, time.time()),
+                )
+                current = version
+            return current
+
+    def _lock_migrations(self, cur: Cursor) -> None:
+        """Keep two processes from migrating at once (PostgreSQL; SQLite locks the file)."""
+
+    # -- sources --------------------------------------------------------------------
+
+    def sync_sources(self, sources: Sequence[tuple[str, str]]) -> None:
+        """Register configured (name, url) pairs; a changed URL resets validators."""
+        with self.transaction() as cur:
+            for name, url in sources:
+                cur.execute(
+                    "INSERT INTO sources (name, url, current_url) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET url = excluded.url, "
+                    "current_url = excluded.url, etag = NULL, last_modified = NULL, "
+                    "enabled = 1, disabled_reason = NULL, redirected_from = NULL, next_poll = 0 "
+                    "WHERE sources.url <> excluded.url",
+                    (name, url, url),
+                )
+
+    def source_states(self, names: Sequence[str] | None = None) -> list[SourceState]:
+        week_ago = time.time() - SEVEN_DAYS
+        with self.transaction(write=False) as cur:
+            cur.execute(f"SELECT {SOURCE_COLUMNS} FROM sources ORDER BY name")
+            rows = cur.fetchall()
+            cur.execute(
+                "SELECT source, COUNT(*) FROM items WHERE first_seen >= ? GROUP BY source",
+                (week_ago,),
+            )
+            counts = dict(cur.fetchall())
+        states = [_source_state(row, counts.get(row[0], 0)) for row in rows]
+        if names is not None:
+            wanted = set(names)
+            states = [state for state in states if state.name in wanted]
+        return states
+
+    def source_state(self, name: str) -> SourceState | None:
+        states = self.source_states([name])
+        return states[0] if states else None
+
+    def claim_due_sources(
+        self, owner: str, now: float, lease_seconds: float, names: Sequence[str], limit: int
+    ) -> list[str]:
+        """Lease up to `limit` due sources among `names` to `owner` until now+lease.
+
+        A source is due when enabled, its next poll time has come and nobody holds a
+        live lease on it. On PostgreSQL the row locks skip rows another worker is
+        claiming, so two workers never claim the same source.
+        """
+        if not names:
+            return []
+        marks = ", ".join("?" for _ in names)
+        with self.transaction() as cur:
+            cur.execute(
+                f"SELECT name FROM sources WHERE name IN ({marks}) AND enabled = 1 "
+                "AND next_poll <= ? AND (lease_expires IS NULL OR lease_expires < ? "
+                "OR lease_owner = ?) ORDER BY next_poll, name LIMIT ?"
+                + self._claim_sql_suffix(),
+                (*names, now, now, owner, limit),
+            )
+            claimed = [row[0] for row in cur.fetchall()]
+            for name in claimed:
+                cur.execute(
+                    "UPDATE sources SET lease_owner = ?, lease_expires = ? WHERE name = ?",
+                    (owner, now + lease_seconds, name),
+                )
+        return claimed
+
+    def release_leases(self, owner: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE sources SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = ?",
+                (owner,),
+            )
+
+    def next_due_time(self, names: Sequence[str]) -> float | None:
+        if not names:
+            return None
+        marks = ", ".join("?" for _ in names)
+        with self.transaction(write=False) as cur:
+            cur.execute(
+                f"SELECT MIN(next_poll) FROM sources WHERE enabled = 1 AND name IN ({marks})",
+                tuple(names),
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    # -- ingest ---------------------------------------------------------------------
+
+    def record_poll(self, outcome: PollOutcome, policy: MergePolicy) -> IngestReport:
+        """Write one poll of one source in one transaction; see the module docstring."""
+        report = IngestReport()
+        with self.transaction() as cur:
+            touched_stories: set[str] = set()
+            for record in outcome.items:
+                self._ingest_item(cur, record, outcome.attempted_at, policy, report,
+                                  touched_stories)
+            for story_id in touched_stories:
+                self._refresh_story(cur, story_id, policy)
+            if touched_stories:
+                report.topics_changed |= self._topics_of_stories(cur, touched_stories)
+            self._bump_topics(cur, report.topics_changed, outcome.attempted_at)
+            self._write_source(cur, outcome, report)
+        return report
+
+    def _ingest_item(
+        self,
+        cur: Cursor,
+        record: ItemRecord,
+        now: float,
+        policy: MergePolicy,
+        report: IngestReport,
+        touched: set[str],
+    ) -> None:
+        item = record.item
+        cur.execute(
+            "SELECT content_hash, story_id FROM items WHERE source = ? AND item_key = ?",
+            (item.source, item.key),
+        )
+        existing = cur.fetchone()
+        if existing is not None and existing[0] == item.content_hash:
+            report.unchanged += 1
+            return
+        published = item.published.timestamp()
+        updated = item.updated.timestamp() if item.updated else None
+        common = (
+            item.link, item.canonical_link, item.title, item.summary_html, item.content_html,
+            item.title_text, item.summary_text, item.content_text, item.author,
+            json.dumps(item.categories, ensure_ascii=False),
+        )
+        if existing is not None:
+            story_id = existing[1]
+            cur.execute(
+                "UPDATE items SET link = ?, canonical_link = ?, title = ?, summary_html = ?, "
+                "content_html = ?, title_text = ?, summary_text = ?, content_text = ?, "
+                "author = ?, categories = ?, updated = ?, changed_at = ?, content_hash = ? "
+                "WHERE source = ? AND item_key = ?",
+                (*common, now, now, item.content_hash,
+                 item.source, item.key),
+            )
+            report.updated += 1
+        else:
+            story_id = self._assign_story(cur, record, published, policy)
+            if story_id != item.item_id:
+                report.merged += 1
+            cur.execute(
+                "INSERT INTO items (item_id, source, item_key, story_id, link, canonical_link, "
+                "title, summary_html, content_html, title_text, summary_text, content_text, "
+                "author, categories, published, updated, first_seen, changed_at, content_hash, "
+                "fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (source, item_key) DO NOTHING",
+                (item.item_id, item.source, item.key, story_id, *common, published, updated,
+                 now, now, item.content_hash, record.fingerprint.to_json()),
+            )
+            for band in record.fingerprint.bands:
+                cur.execute(
+                    "INSERT INTO story_bands (band, item_id, story_id, published) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (band, item_id) DO NOTHING",
+                    (band, item.item_id, story_id, published),
+                )
+            if story_id == item.item_id:
+                cur.execute(
+                    "INSERT INTO stories (story_id, primary_item_id, published, updated) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
+                    (story_id, item.item_id, published, now),
+                )
+            report.new += 1
+        touched.add(story_id)
+        report.topics_changed |= self._write_matches(
+            cur, item.item_id, story_id, record.matches, now
+        )
+
+    def _assign_story(
+        self, cur: Cursor, record: ItemRecord, published: float, policy: MergePolicy
+    ) -> str:
+        """The story a new item belongs to: an existing one it duplicates, else its own."""
+        item = record.item
+        if item.canonical_link:
+            cur.execute(
+                "SELECT story_id FROM items WHERE canonical_link = ? AND published >= ? "
+                "AND published <= ? ORDER BY first_seen LIMIT 1",
+                (item.canonical_link, published - policy.window_seconds,
+                 published + policy.window_seconds),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                return row[0]
+        best = self.find_duplicate(cur, record.fingerprint, published, policy,
+                                   exclude_item=item.item_id)
+        return best[0] if best else item.item_id
+
+    def find_duplicate(
+        self,
+        cur: Cursor,
+        fingerprint: Fingerprint,
+        published: float,
+        policy: MergePolicy,
+        exclude_item: str | None = None,
+    ) -> tuple[str, str, float] | None:
+        """(story_id, item_id, similarity) of the best stored copy, or None."""
+        bands = list(fingerprint.bands)
+        if not bands:
+            return None
+        self._lock_bands(cur, bands)
+        marks = ", ".join("?" for _ in bands)
+        cur.execute(
+            f"SELECT DISTINCT b.item_id, b.story_id, i.fingerprint FROM story_bands b "
+            f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks}) "
+            "AND b.published >= ? AND b.published <= ?",
+            (*bands, published - policy.window_seconds, published + policy.window_seconds),
+        )
+        best: tuple[str, str, float] | None = None
+        for item_id, story_id, stored in cur.fetchall():
+            if item_id == exclude_item:
+                continue
+            verdict = compare(fingerprint, Fingerprint.from_json(stored), policy.threshold)
+            if verdict.same and (best is None or verdict.similarity > best[2]):
+                best = (story_id, item_id, verdict.similarity)
+        return best
+
+    def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> None:
+        """Recompute a story's primary copy (preferred source, then earliest) and dates.
+
+        The story's `updated` is the latest of its copies' own dates (an entry's updated
+        date, or the time an edit was seen), so it moves only when a copy arrives or
+        changes, never merely because time passed.
+        """
+        cur.execute(
+            "SELECT item_id, source, published, first_seen, updated FROM items "
+            "WHERE story_id = ?",
+            (story_id,),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return
+        rank = {name: index for index, name in enumerate(policy.source_preference)}
+        primary = min(rows, key=lambda r: (rank.get(r[1], len(rank)), r[2], r[3], r[0]))
+        published = min(row[2] for row in rows)
+        updated = max(max(row[2], row[4] or 0.0) for row in rows)
+        cur.execute(
+            "UPDATE stories SET primary_item_id = ?, published = ?, updated = ? "
+            "WHERE story_id = ?",
+            (primary[0], published, updated, story_id),
+        )
+
+    def _write_matches(
+        self, cur: Cursor, item_id: str, story_id: str, matches: dict[str, list[TermHit]],
+        now: float,
+    ) -> set[str]:
+        """Replace an item's matches; return the topics whose feeds change."""
+        cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
+        before = dict(cur.fetchall())
+        after = {topic: _hits_json(hits) for topic, hits in matches.items()}
+        changed = {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+        for topic in changed:
+            if topic not in after:
+                cur.execute("DELETE FROM matches WHERE topic = ? AND item_id = ?", (topic, item_id))
+            else:
+                cur.execute(
+                    "INSERT INTO matches (topic, item_id, story_id, hits, matched_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, item_id) DO UPDATE SET "
+                    "hits = excluded.hits, matched_at = excluded.matched_at",
+                    (topic, item_id, story_id, after[topic], now),
+                )
+        return changed | set(after)
+
+    def _topics_of_stories(self, cur: Cursor, story_ids: Iterable[str]) -> set[str]:
+        ids = list(story_ids)
+        topics: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cur.execute(f"SELECT DISTINCT topic FROM matches WHERE story_id IN ({marks})", chunk)
+            topics |= {row[0] for row in cur.fetchall()}
+        return topics
+
+    def _bump_topics(self, cur: Cursor, topics: Iterable[str], now: float) -> None:
+        for topic in sorted(topics):
+            cur.execute(
+                "INSERT INTO topic_state (topic, version, changed_at) VALUES (?, 1, ?) "
+                "ON CONFLICT (topic) DO UPDATE SET version = topic_state.version + 1, "
+                "changed_at = excluded.changed_at",
+                (topic, now),
+            )
+
+    def _write_source(self, cur: Cursor, outcome: PollOutcome, report: IngestReport) -> None:
+        ok = outcome.status in ("ok", "not_modified")
+        if ok:
+            cur.execute(
+                "UPDATE sources SET last_attempt = ?, last_success = ?, last_status = ?, "
+                "last_http_status = ?, consecutive_failures = 0, last_error = NULL, "
+                "last_problem = ?, etag = ?, last_modified = ?, next_poll = ?, "
+                "poll_interval = ?, fetch_count = fetch_count + 1, "
+                "fetch_seconds_total = fetch_seconds_total + ?, lease_owner = NULL, "
+                "lease_expires = NULL WHERE name = ?",
+                (outcome.attempted_at, outcome.attempted_at, _status_word(outcome, report),
+                 outcome.http_status, outcome.problem, outcome.etag, outcome.last_modified,
+                 outcome.next_poll, outcome.poll_interval, outcome.elapsed, outcome.source),
+            )
+        else:
+            cur.execute(
+                "UPDATE sources SET last_attempt = ?, last_status = ?, last_http_status = ?, "
+                "consecutive_failures = consecutive_failures + 1, last_error = ?, "
+                "next_poll = ?, poll_interval = ?, fetch_count = fetch_count + 1, "
+                "fetch_seconds_total = fetch_seconds_total + ?, lease_owner = NULL, "
+                "lease_expires = NULL WHERE name = ?",
+                (outcome.attempted_at, outcome.status, outcome.http_status, outcome.error,
+                 outcome.next_poll, outcome.poll_interval, outcome.elapsed, outcome.source),
+            )
+        if outcome.new_url:
+            cur.execute(
+                "UPDATE sources SET redirected_from = current_url, current_url = ?, "
+                "etag = CASE WHEN ? THEN etag ELSE NULL END WHERE name = ? "
+                "AND current_url <> ?",
+                (outcome.new_url, ok, outcome.source, outcome.new_url),
+            )
+        if outcome.disable_reason:
+            cur.execute(
+                "UPDATE sources SET enabled = 0, disabled_reason = ? WHERE name = ?",
+                (outcome.disable_reason, outcome.source),
+            )
+
+    # -- topics and matching history --------------------------------------------------
+
+    def topic_versions(self) -> dict[str, tuple[int, str | None]]:
+        """topic -> (version, rules hash)."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT topic, version, rules_hash FROM topic_state")
+            return {topic: (version, rules) for topic, version, rules in cur.fetchall()}
+
+    def topic_version(self, topic: str) -> int:
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT version FROM topic_state WHERE topic = ?", (topic,))
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def items_since(self, since: float, batch: int = 500) -> Iterator[list[StoredItem]]:
+        """Stored items first seen at or after `since`, in batches (for re-matching)."""
+        last_id = ""
+        while True:
+            with self.transaction(write=False) as cur:
+                cur.execute(
+                    f"SELECT {ITEM_COLUMNS} FROM items WHERE published >= ? AND item_id > ? "
+                    "ORDER BY item_id LIMIT ?",
+                    (since, last_id, batch),
+                )
+                rows = [_stored_item(row) for row in cur.fetchall()]
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1].item_id
+
+    def replace_topic_matches(
+        self,
+        topic: str,
+        matches: dict[str, tuple[str, list[TermHit]]],
+        since: float,
+        rules_hash: str,
+    ) -> int:
+        """Make `topic`'s stored matches among items published since `since` equal
+        `matches` (item_id -> (story_id, hits)); record the rules hash; return changes."""
+        now = time.time()
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT m.item_id, m.hits FROM matches m JOIN items i ON i.item_id = m.item_id "
+                "WHERE m.topic = ? AND i.published >= ?",
+                (topic, since),
+            )
+            before = dict(cur.fetchall())
+            changes = 0
+            for item_id in before.keys() - matches.keys():
+                cur.execute("DELETE FROM matches WHERE topic = ? AND item_id = ?", (topic, item_id))
+                changes += 1
+            for item_id, (story_id, hits) in matches.items():
+                hits_json = _hits_json(hits)
+                if before.get(item_id) == hits_json:
+                    continue
+                cur.execute(
+                    "INSERT INTO matches (topic, item_id, story_id, hits, matched_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, item_id) DO UPDATE SET "
+                    "hits = excluded.hits, matched_at = excluded.matched_at",
+                    (topic, item_id, story_id, hits_json, now),
+                )
+                changes += 1
+            cur.execute(
+                "INSERT INTO topic_state (topic, version, changed_at, rules_hash) "
+                "VALUES (?, 1, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
+                "version = topic_state.version + CASE WHEN ? > 0 THEN 1 ELSE 0 END, "
+                "changed_at = excluded.changed_at, rules_hash = excluded.rules_hash",
+                (topic, now, rules_hash, changes),
+            )
+        return changes
+
+    def drop_topics_except(self, keep: Sequence[str]) -> None:
+        """Forget matches of topics no longer configured."""
+        with self.transaction() as cur:
+            cur.execute("SELECT topic FROM topic_state")
+            for (topic,) in cur.fetchall():
+                if topic not in keep:
+                    cur.execute("DELETE FROM matches WHERE topic = ?", (topic,))
+                    cur.execute("DELETE FROM topic_state WHERE topic = ?", (topic,))
+
+    # -- reading stories ---------------------------------------------------------------
+
+    def topic_stories(self, topic: str, limit: int, offset: int = 0) -> list[StoredStory]:
+        """A page of a topic's stories, newest first, each with copies and matched terms."""
+        with self.transaction(write=False) as cur:
+            cur.execute(
+                "SELECT s.story_id, s.published, s.updated, s.primary_item_id FROM stories s "
+                "WHERE s.story_id IN (SELECT story_id FROM matches WHERE topic = ?) "
+                "ORDER BY s.published DESC, s.story_id DESC LIMIT ? OFFSET ?",
+                (topic, limit, offset),
+            )
+            stories = cur.fetchall()
+            if not stories:
+                return []
+            ids = [row[0] for row in stories]
+            marks = ", ".join("?" for _ in ids)
+            cur.execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id IN ({marks}) "
+                "ORDER BY published, first_seen, item_id",
+                ids,
+            )
+            items_by_story: dict[str, list[StoredItem]] = {}
+            for row in cur.fetchall():
+                stored = _stored_item(row)
+                items_by_story.setdefault(stored.story_id, []).append(stored)
+            cur.execute(
+                f"SELECT story_id, hits FROM matches WHERE topic = ? AND story_id IN ({marks}) "
+                "ORDER BY item_id",
+                (topic, *ids),
+            )
+            hits_by_story: dict[str, list[TermHit]] = {}
+            for story_id, hits in cur.fetchall():
+                hits_by_story.setdefault(story_id, []).extend(_hits_from_json(hits))
+        result = []
+        for story_id, published, updated, primary_id in stories:
+            items = items_by_story.get(story_id, [])
+            primary = next((i for i in items if i.item_id == primary_id), items[0])
+            copies = [
+                StoryCopy(item_id=i.item_id, source=i.source, link=i.link, title=i.title,
+                          published=_utc(i.published))
+                for i in items if i.item_id != primary.item_id
+            ]
+            unique_hits = list(dict.fromkeys(hits_by_story.get(story_id, [])))
+            result.append(StoredStory(story_id, published, updated, primary, copies, unique_hits))
+        return result
+
+    def topic_story_count(self, topic: str) -> int:
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT COUNT(DISTINCT story_id) FROM matches WHERE topic = ?", (topic,))
+            return int(cur.fetchone()[0])
+
+    def find_items(self, ref: str) -> list[StoredItem]:
+        """Items whose id, story id, link or canonical link is `ref`."""
+        from aggregator.urls import canonicalize_url
+
+        canonical = canonicalize_url(ref) or ref
+        with self.transaction(write=False) as cur:
+            cur.execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE item_id = ? OR story_id = ? "
+                "OR link = ? OR canonical_link = ? ORDER BY published, item_id",
+                (ref, ref, ref, canonical),
+            )
+            return [_stored_item(row) for row in cur.fetchall()]
+
+    def item_matches(self, item_id: str) -> dict[str, list[TermHit]]:
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
+            return {topic: _hits_from_json(hits) for topic, hits in cur.fetchall()}
+
+    def story_items(self, story_id: str) -> list[StoredItem]:
+        with self.transaction(write=False) as cur:
+            cur.execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id = ? ORDER BY published, item_id",
+                (story_id,),
+            )
+            return [_stored_item(row) for row in cur.fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        with self.transaction(write=False) as cur:
+            result = {}
+            for table in ("sources", "items", "stories", "matches"):
+                cur.execute(f"SELECT COUNT(*) FROM {table}")
+                result[table] = int(cur.fetchone()[0])
+            return result
+
+    def purge(self, before: float) -> int:
+        """Delete items published before `before` (retention); return how many."""
+        with self.transaction() as cur:
+            cur.execute("SELECT item_id FROM items WHERE published < ?", (before,))
+            ids = [row[0] for row in cur.fetchall()]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for table in ("story_bands", "matches", "items"):
+                    cur.execute(f"DELETE FROM {table} WHERE item_id IN ({marks})", chunk)
+            cur.execute(
+                "DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM items)"
+            )
+        return len(ids)
+
+    def ping(self) -> None:
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+
+
+def _status_word(outcome: PollOutcome, report: IngestReport) -> str:
+    if outcome.status == "not_modified":
+        return "unchanged"
+    if report.new:
+        return "new"
+    if report.updated:
+        return "updated"
+    return "unchanged"
+
+
+def _utc(timestamp: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, tz=UTC)

@@ -1,0 +1,115 @@
+"""Dataclasses that go in and out of the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aggregator.dedupe import Fingerprint
+from aggregator.models import Item, StoryCopy, TermHit
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the store knows about one source: validators, schedule and health."""
+
+    name: str
+    url: str
+    current_url: str
+    enabled: bool
+    disabled_reason: str | None
+    etag: str | None
+    last_modified: str | None
+    last_attempt: float | None
+    last_success: float | None
+    last_status: str | None
+    last_http_status: int | None
+    consecutive_failures: int
+    last_error: str | None
+    last_problem: str | None
+    redirected_from: str | None
+    next_poll: float
+    poll_interval: float | None
+    fetch_count: int
+    mean_fetch_seconds: float | None
+    items_last_7_days: int = 0
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    """An item to store with its dedupe fingerprint and the topics it matched."""
+
+    item: Item
+    fingerprint: Fingerprint
+    matches: dict[str, list[TermHit]]  # topic slug -> hits, matched topics only
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    """Everything one poll of one source changes, written in a single transaction."""
+
+    source: str
+    attempted_at: float
+    status: str  # ok | not_modified | error | gone
+    elapsed: float
+    next_poll: float
+    poll_interval: float | None = None
+    http_status: int | None = None
+    error: str | None = None
+    problem: str | None = None  # a bozo feed that still gave entries
+    etag: str | None = None
+    last_modified: str | None = None
+    new_url: str | None = None  # after a permanent redirect
+    disable_reason: str | None = None
+    items: list[ItemRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MergePolicy:
+    """How the store decides that a new item is a copy of a stored story."""
+
+    threshold: float = 0.5
+    window_seconds: float = 7 * 86400
+    source_preference: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class IngestReport:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0  # new items that joined an existing story
+    topics_changed: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class StoredItem:
+    item_id: str
+    source: str
+    story_id: str
+    link: str | None
+    canonical_link: str | None
+    title: str
+    summary_html: str
+    content_html: str
+    title_text: str
+    summary_text: str
+    content_text: str
+    author: str | None
+    categories: list[str]
+    published: float
+    updated: float | None
+    first_seen: float
+    changed_at: float
+    fingerprint: str
+
+
+@dataclass(slots=True)
+class StoredStory:
+    """A story as a topic feed shows it: its primary copy, the others and the hits."""
+
+    story_id: str
+    published: float
+    updated: float
+    primary: StoredItem
+    copies: list[StoryCopy]
+    hits: list[TermHit]

@@ -1,0 +1,88 @@
+"""Shared fixtures: a loopback feed server, config files and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, Route
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+E2E = FIXTURES / "e2e"
+
+TOPICS_TOML = """
+[terms]
+car_t = ["CAR-T", "CAR T-cell", "chimeric antigen receptor"]
+lupus = ["lupus", "SLE", "systemic lupus erythematosus", "lupus nephritis"]
+
+[[topics]]
+slug = "car-t-lupus"
+title = "CAR-T in lupus"
+require = ["@car_t", "@lupus"]
+exclude = ["canis lupus"]
+"""
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def serve_e2e_feeds(server: FeedServer) -> dict[str, str]:
+    """Serve the three e2e fixture feeds (RSS 2.0, Atom, RSS 1.0); return name -> URL."""
+    server.routes["/wire.rss"] = Route((E2E / "wire.rss").read_bytes())
+    server.routes["/newsroom.atom"] = Route(
+        (E2E / "newsroom.atom").read_bytes(), content_type="application/atom+xml"
+    )
+    server.routes["/science.rdf"] = Route(
+        (E2E / "science.rdf").read_bytes(), content_type="application/rdf+xml"
+    )
+    return {
+        "Test Wire": server.url("/wire.rss"),
+        "Nuvexa Newsroom": server.url("/newsroom.atom"),
+        "Science Releases": server.url("/science.rdf"),
+    }
+
+
+def write_config(path: Path, sources: dict[str, str], *, extra: str = "",
+                 topics: str = TOPICS_TOML, db: Path | None = None) -> Path:
+    """Write a config polling `sources` (name -> URL) into a SQLite store beside it."""
+    db = db or path.parent / "store.db"
+    lines = [
+        "[storage]",
+        f'url = "sqlite:///{db}"',
+        "retention_days = 3650",
+        "[server]",
+        'base_url = "http://feeds.test"',
+        "[fetch]",
+        "timeout = 5",
+        "deadline = 10",
+        extra,
+    ]
+    for name, url in sources.items():
+        lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"']
+    path.write_text("\n".join(lines) + "\n" + topics, encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `python -m aggregator ARGS` in a fresh process, as a user would."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        capture_output=True, text=True, timeout=timeout, env=full_env, cwd=ROOT,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"aggregator {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
