@@ -58,6 +58,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _open_pipeline(config: Config):
+    """Open the store with sources registered and topic history re-matched.
+
+    Every command that shows a topic's stories goes through here, so an edited or new
+    topic applies to the stored items the first time any command runs with it.
+    """
     from aggregator.pipeline import Pipeline
     from aggregator.store import open_store
 
@@ -123,10 +128,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from aggregator.feeds import FeedService, PageOutOfRange, UnknownTopic
-    from aggregator.store import open_store
 
     config = _load(args)
-    store = open_store(config.storage_url())
+    store, _ = _open_pipeline(config)
     try:
         rendered = FeedService(config, store).get(args.slug, args.format, args.page, args.limit)
     except UnknownTopic:
@@ -145,11 +149,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from aggregator.store import open_store
-
     config = _load(args)
-    store = open_store(config.storage_url())
-    store.sync_sources([(s.name, config.source_location(s)) for s in config.sources])
+    store, _ = _open_pipeline(config)
     states = store.source_states([s.name for s in config.sources])
     store.close()
     rows = [
@@ -209,12 +210,10 @@ def _stored_document(stored: Any, config: Config):
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from aggregator.dedupe import Fingerprint, compare
-    from aggregator.match import compile_topics
-    from aggregator.store import open_store
 
     config = _load(args)
-    store = open_store(config.storage_url())
-    matcher = compile_topics(config.topics, config.terms)
+    store, pipeline = _open_pipeline(config)
+    matcher = pipeline.matcher
     try:
         items = store.find_items(args.ref)
         if not items:
@@ -253,15 +252,13 @@ def _print_story(title: str, source: str, published: float, extra: list[str]) ->
 
 
 def cmd_stories(args: argparse.Namespace) -> int:
-    from aggregator.store import open_store
-
     config = _load(args)
     try:
         config.topic(args.slug)
     except KeyError:
         print(f"no topic {args.slug!r}", file=sys.stderr)
         return 2
-    store = open_store(config.storage_url())
+    store, _ = _open_pipeline(config)
     stories = store.topic_stories(args.slug, args.limit)
     store.close()
     for story in stories:

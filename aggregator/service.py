@@ -11,6 +11,7 @@ coordinator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -97,10 +98,8 @@ class Service:
             except TimeoutError:
                 log.warning("poll still running after %.0fs: cancelling it", grace)
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except asyncio.CancelledError:
-                    pass
             except Exception:  # the tick logs its own errors
                 pass
         try:

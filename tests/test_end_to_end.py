@@ -25,7 +25,8 @@ def poll(config: Path) -> str:
 
 
 def render(config: Path, fmt: str = "atom") -> bytes:
-    return run_cli("render", "car-t-lupus", "--format", fmt, "--config", str(config)).stdout.encode()
+    args = ("render", "car-t-lupus", "--format", fmt, "--config", str(config))
+    return run_cli(*args).stdout.encode()
 
 
 def atom_entries(document: bytes) -> list[dict[str, object]]:
@@ -115,7 +116,7 @@ def test_entry_ids_identical_across_processes_and_stores(
 def test_broken_sources_leave_the_others_intact(feed_server: FeedServer, tmp_path: Path) -> None:
     urls = serve_e2e_feeds(feed_server)
     feed_server.routes["/500"] = Route(b"oops", status=500, content_type="text/plain")
-    feed_server.routes["/garbage"] = Route(b"\x00\x01 this is not a feed {", content_type="text/xml")
+    feed_server.routes["/garbage"] = Route(b"\x00\x01 not a feed {", content_type="text/xml")
     feed_server.routes["/page"] = Route(
         b'<!doctype html><html><head><link rel="alternate" type="application/rss+xml" '
         b'href="/wire.rss"></head><body>News</body></html>', content_type="text/html"

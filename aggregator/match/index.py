@@ -77,7 +77,10 @@ class PhraseIndex:
         candidates = self._keys.intersection(tokens)
         if not candidates:
             return set()
-        gaps = [gap for gap, _ in GAP_TOKEN_RE.findall(folded)]
+        # Stop at the end of the last token: a trailing run of punctuation would cost
+        # quadratic time (see GAP_TOKEN_RE).
+        end = folded.rfind(tokens[-1]) + len(tokens[-1])
+        gaps = [gap for gap, _ in GAP_TOKEN_RE.findall(folded, 0, end)]
         hits: set[int] = set()
         starts = self._starts
         for i, token in enumerate(tokens):

@@ -57,8 +57,14 @@ _TOKEN = rf"[{_CJK}]|\d+|{_LETTER}+(?:[{_MARKS}]+{_LETTER}*)*"
 TOKEN_RE = re.compile(_TOKEN)
 """Finds the tokens of folded text (fast path: no gaps)."""
 
-GAP_TOKEN_RE = re.compile(rf"([\W_]*)({_TOKEN})")
-"""Finds (gap, token) pairs of folded text; yields the same tokens as TOKEN_RE."""
+GAP_TOKEN_RE = re.compile(rf"([\W_]*+)({_TOKEN})")
+"""Finds (gap, token) pairs of folded text; yields the same tokens as TOKEN_RE.
+
+The gap is possessive so a long run of punctuation is scanned once, not once per
+starting position; search it only up to the end of the last token (see
+`PhraseIndex.search_text`), since a trailing run with no token after it would still be
+rescanned from every position.
+"""
 
 HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"
 APOSTROPHES = "'\u2019\u02bc\uff07"
