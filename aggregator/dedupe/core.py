@@ -20,6 +20,7 @@ story, which is worse for a curator.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 from collections.abc import Iterable
@@ -82,7 +83,10 @@ MIN_SHINGLES = 10
 #: Shingles the shorter text needs for the containment rule.
 MIN_CONTAINED_SHINGLES = 20
 
-SCHEME = f"mh{NUM_PERM}s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
+#: Names everything that changes signatures or bands ("a32": datasketch's affine32
+#: MinHash scheme, datasketch >= 2.0). Stored fingerprints of another scheme never
+#: merge; recompute them after a change.
+SCHEME = f"mh{NUM_PERM}a32s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
 
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
 _PERMUTATIONS = _TEMPLATE.permutations
@@ -118,7 +122,9 @@ class Fingerprint:
         """Inverse of :meth:`to_json`; raises ValueError on malformed input."""
         try:
             data = json.loads(s)
-            signature = np.frombuffer(base64.b64decode(data["sig"]), dtype="<u4")
+            signature = np.frombuffer(base64.b64decode(data["sig"], validate=True), dtype="<u4")
+            if not len(signature):
+                raise ValueError("empty signature")
             return cls(
                 signature=tuple(int(v) for v in signature),
                 bands=tuple(str(b) for b in data["bands"]),
@@ -129,7 +135,7 @@ class Fingerprint:
                 shingles=int(data["n"]),
                 scheme=str(data["v"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # binascii.Error is a ValueError
             raise ValueError(f"not a dedupe fingerprint: {exc}") from exc
 
     def anchor_map(self) -> dict[str, tuple[str, ...]]:
@@ -178,7 +184,7 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
         sketch = MinHash(
             num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme="affine32"
         )
-        sketch.update_batch(sorted(shingles))
+        sketch.update_batch(list(shingles))  # min() is order-independent
         values = sketch.hashvalues.astype("<u4")
         signature = tuple(int(v) for v in values)
         for band in range(BANDS):
@@ -212,8 +218,9 @@ def fingerprint_item(item: Item) -> Fingerprint:
 
 
 def _jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    equal = int(np.count_nonzero(np.asarray(a, dtype=np.uint32) == np.asarray(b, dtype=np.uint32)))
-    return equal / len(a)
+    """Fraction of equal MinHash positions: the unbiased Jaccard estimate. Plain Python
+    beats numpy here (no array conversion for 128 values)."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
 
 
 def compare(
@@ -282,17 +289,18 @@ def best_match(
 class BandIndex:
     """In-memory reference of the store's ``story_bands`` table.
 
-    One posting list per band key; a lookup touches only the posting lists of the
-    query's own ~34 keys, so its cost depends on how many stored items collide with
-    the query, not on how many are stored. The DB mirrors this with rows
-    ``(band, item_id, story_id, published)`` and an index whose first column is band.
+    One posting list per band key, kept in publication order. A lookup touches only
+    the posting lists of the query's own ~34 keys and, by bisection, only their
+    entries inside the time window, so its cost depends on how many recent items
+    collide with the query, not on how many are stored. The DB mirrors this with rows
+    ``(band, item_id, story_id, published)`` and an index on ``(band, published)``.
     """
 
     __slots__ = ("_entries", "_postings")
 
     def __init__(self) -> None:
         self._entries: list[tuple[str, Fingerprint, datetime]] = []
-        self._postings: dict[str, list[int]] = {}
+        self._postings: dict[str, list[tuple[float, int]]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -301,22 +309,26 @@ class BandIndex:
         """Index one stored copy of `story_id` (a story may have several)."""
         entry = len(self._entries)
         self._entries.append((story_id, fingerprint, published))
+        key = (published.timestamp(), entry)
         for band in dict.fromkeys(fingerprint.bands):
-            self._postings.setdefault(band, []).append(entry)
+            postings = self._postings.setdefault(band, [])
+            if not postings or postings[-1] <= key:
+                postings.append(key)  # the usual case: items arrive in time order
+            else:
+                bisect.insort(postings, key)
 
     def candidates(
         self, fingerprint: Fingerprint, since: datetime
     ) -> list[tuple[str, Fingerprint]]:
         """Stored copies published at or after `since` sharing at least one band,
         most shared bands first (the likeliest duplicates are compared first)."""
+        start = (since.timestamp(), -1)
         shared: dict[int, int] = {}
         for band in dict.fromkeys(fingerprint.bands):
-            for entry in self._postings.get(band, ()):
+            postings = self._postings.get(band)
+            if not postings:
+                continue
+            for _ts, entry in postings[bisect.bisect_left(postings, start):]:
                 shared[entry] = shared.get(entry, 0) + 1
         ranked = sorted(shared.items(), key=lambda pair: (-pair[1], pair[0]))
-        out: list[tuple[str, Fingerprint]] = []
-        for entry, _count in ranked:
-            story_id, stored, published = self._entries[entry]
-            if published >= since:
-                out.append((story_id, stored))
-        return out
+        return [(self._entries[entry][0], self._entries[entry][1]) for entry, _ in ranked]

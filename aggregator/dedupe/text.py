@@ -32,7 +32,8 @@ TEXT_VERSION = 1
 #: later paragraphs are where copies diverge (trimmed teasers, added quotes).
 LEAD_CHARS = 600
 #: Raw characters looked at before cleaning, so a huge content body costs nothing.
-RAW_CHARS = 6000
+#: Enough for a long dateline, a kicker and link/credit noise before 600 clean ones.
+RAW_CHARS = 1500
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -63,7 +64,8 @@ _TITLE_WIRE_TAG_RE = re.compile(
     re.IGNORECASE,
 )
 _TITLE_SUFFIX_RE = re.compile(rf"\s*(?:[-–—|:]\s*{_WIRES}|\(\s*{_WIRES}\s*\))\s*$", re.IGNORECASE)
-_TITLE_PIPE_SITE_RE = re.compile(r"\s+\|\s+(?:\S+\s*){1,4}$")
+# "... | Fierce Biotech": a short, number-free last segment after a pipe is a site name.
+_TITLE_PIPE_SITE_RE = re.compile(r"\s+\|\s+(?:[^\s\d|]+\s*){1,4}$")
 
 # Wire tags that end a dateline: "SHANGHAI, Feb. 10, 2025 /PRNewswire/ --".
 _WIRE_TAG_RE = re.compile(
@@ -102,10 +104,10 @@ _NOISE_RES = [
     re.compile(r"\((?:Photo|Image|Graphic|Video)(?: credit)?:[^)]{0,200}\)", re.I),
     re.compile(r"(?m)^(?:Photo|Image|Credit|Caption)s?:[^\n]{0,200}$", re.I),
     re.compile(r"https?://\S+|www\.\S+"),
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     re.compile(r"\[(?:…|\.\.\.)\]|\((?:…|\.\.\.)\)"),
 ]
-_TRAILING_ELLIPSIS_RE = re.compile(r"\s*\S*\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_ELLIPSES = ("[…]", "[...]", "(…)", "(...)", "…", "...")
 _PAREN_RE = re.compile(r"\s*\([^()]{0,80}\)")
 _POSSESSIVE_RE = re.compile(r"(?<=\w)['’]s\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[./][a-z0-9]+)*")
@@ -190,26 +192,31 @@ def _drop_header_lines(text: str) -> str:
 def clean_lead(text: str, limit: int = LEAD_CHARS) -> str:
     """The release's own opening words: no kicker, dateline, boilerplate, links or
     photo credits, cut to `limit` characters at a word boundary."""
-    text = _unify(text)[:RAW_CHARS]
+    text = _unify((text or "")[:RAW_CHARS])
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     for noise in _NOISE_RES:
         text = noise.sub(" ", text)
+    if "@" in text:
+        text = _EMAIL_RE.sub(" ", text)
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n\s*\n+", "\n", text).strip()
     text = _drop_header_lines(text)
     text = _strip_dateline(text.strip())
     cut = len(text)
+    window = text[: 2 * limit]  # boilerplate further on is cut off by `limit` anyway
     for pattern in (_BOILERPLATE_RE, _ABOUT_FLAT_RE):
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(window):
             if match.start() >= 40:
                 cut = min(cut, match.start())
                 break
     text = text[:cut]
-    truncated_teaser = bool(_TRAILING_ELLIPSIS_RE.search(text))
-    if truncated_teaser:
+    words = text.split()
+    if words and len(text) < limit + 100 and words[-1].endswith(_ELLIPSES):
         # A feed teaser cut mid-word: the last word is a fragment that no copy shares.
-        text = _TRAILING_ELLIPSIS_RE.sub("", text)
-    text = " ".join(text.split())
+        last = words.pop()  # "allo..." is the fragment itself
+        if not last.strip(".…[]()") and words:
+            words.pop()  # "investigator-initiated ...": the word before the dots
+    text = " ".join(words)
     if len(text) > limit:
         text = text[:limit]
         space = text.rfind(" ")

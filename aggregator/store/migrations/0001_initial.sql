@@ -69,6 +69,8 @@ CREATE TABLE story_bands (
     published DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (band, item_id)
 );
+-- Candidate lookups read one band's rows within the dedupe window.
+CREATE INDEX story_bands_band_published ON story_bands (band, published);
 
 CREATE TABLE matches (
     topic TEXT NOT NULL,
