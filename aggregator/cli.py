@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from aggregator import __version__
-from aggregator.config import Config, ConfigError, load_config, redact_url
+from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
 from aggregator.render import FORMATS
 
 DEFAULT_CONFIG = "aggregator.toml"
 
 
 def _config_path(args: argparse.Namespace) -> Path:
+    """The config the user means: --config, else $AGGREGATOR_CONFIG, else the default name."""
     return Path(args.config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)
 
 
+def _config_file(args: argparse.Namespace) -> Path:
+    """The file to read now: the built-in default stands in for an absent implicit path."""
+    return config_file(_config_path(args), fall_back=args.config is None)
+
+
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(_config_path(args))
+    return load_config(_config_file(args))
 
 
 def _when(timestamp: float | None) -> str:
@@ -37,9 +43,10 @@ def _when(timestamp: float | None) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _load(args)
+    path = _config_file(args)
+    config = load_config(path)
     print(
-        f"{_config_path(args)}: OK: {len(config.sources)} sources, {len(config.topics)} topics "
+        f"{path}: OK: {len(config.sources)} sources, {len(config.topics)} topics "
         f"({', '.join(t.slug for t in config.topics) or 'none'}), "
         f"{len(config.terms)} term groups; storage {redact_url(config.storage.url)}; "
         f"serving on {config.server.host}:{config.server.port} as {config.server.public_base()}"
@@ -303,9 +310,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from aggregator.runner import run_service
 
-    config_path = _config_path(args)
-    return run_service(config_path, role=args.role, host=args.host, port=args.port,
-                       watch=args.watch)
+    return run_service(_config_path(args), fall_back=args.config is None, role=args.role,
+                       host=args.host, port=args.port, watch=args.watch)
 
 
 # -- parser ---------------------------------------------------------------------------
@@ -323,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", "-c", metavar="FILE",
-                         help=f"TOML config (default: $AGGREGATOR_CONFIG or {DEFAULT_CONFIG})")
+                         help=f"TOML config (default: $AGGREGATOR_CONFIG or {DEFAULT_CONFIG}, "
+                              "else the built-in default with no sources)")
         sub.set_defaults(handler=handler)
         return sub
 

@@ -9,6 +9,7 @@ configured without editing the file.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -26,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+log = logging.getLogger("aggregator.config")
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -132,6 +135,9 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     base_url: str | None = None  # public URL, used for self links; default http://host:port
+    # How long a stop signal waits for in-flight polls before cancelling them; the
+    # default fits inside Docker's 10 s between SIGTERM and SIGKILL.
+    shutdown_grace: Duration = 8.0
 
     @field_validator("base_url")
     @classmethod
@@ -158,6 +164,9 @@ class FetchConfig(_Section):
     max_interval: Duration = 6 * 3600.0
     backoff_max: Duration = 24 * 3600.0
     contact: str = "https://github.com/newswire-aggregator/newswire-aggregator"
+    # Processes that parse, normalize, fingerprint and match fetched documents in large
+    # cycles; None: one per CPU (at most 4), 0: all in the polling process.
+    workers: int | None = Field(default=None, ge=0, le=64)
 
 
 class DedupeConfig(_Section):
@@ -277,10 +286,12 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "AGGREGATOR_HOST": ("server", "host"),
     "AGGREGATOR_PORT": ("server", "port"),
     "AGGREGATOR_BASE_URL": ("server", "base_url"),
+    "AGGREGATOR_SHUTDOWN_GRACE": ("server", "shutdown_grace"),
     "AGGREGATOR_LOG_FORMAT": ("logging", "format"),
     "AGGREGATOR_LOG_LEVEL": ("logging", "level"),
     "AGGREGATOR_FETCH_CONCURRENCY": ("fetch", "concurrency"),
     "AGGREGATOR_FETCH_TIMEOUT": ("fetch", "timeout"),
+    "AGGREGATOR_FETCH_DEADLINE": ("fetch", "deadline"),
     "AGGREGATOR_CONTACT": ("fetch", "contact"),
 }
 
@@ -353,6 +364,28 @@ def _topic_rule_problems(config: Config) -> list[str]:
     return []
 
 
+# What a process reads when no config file has been provided: no sources, no topics.
+BUILTIN_CONFIG = Path(__file__).resolve().parent / "defaults" / "default.toml"
+
+
+def config_file(path: Path, *, fall_back: bool) -> Path:
+    """The file to read for `path`: itself, or BUILTIN_CONFIG when it is absent and `fall_back`.
+
+    A container started without a mounted config should come up healthy and say what
+    is missing rather than crash-loop, so an implicit path ($AGGREGATOR_CONFIG or the
+    default name) that does not exist falls back, with a warning. A path the user typed
+    (`--config`) must exist: a typo there should fail, not run an empty service.
+    """
+    if not fall_back or path.exists():
+        return path
+    log.warning(
+        "no config file at %s: using the built-in default, which polls nothing and "
+        "publishes no topics", path,
+        extra={"event": "config_default", "config": str(path)},
+    )
+    return BUILTIN_CONFIG
+
+
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, parse and validate a TOML config file."""
     path = Path(path)
@@ -370,9 +403,16 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
 
 def redact_url(url: str) -> str:
-    """Hide a password in a URL so it can be logged or printed."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """Hide a password in a URL so it can be logged or printed.
+
+    Both places libpq reads one from are covered: `user:password@host` and a
+    `?password=` query parameter.
+    """
+    password = urlsplit(url).password
+    if password is not None:
+        url = url.replace(f":{password}@", ":***@", 1)
+    head, mark, query = url.partition("?")
+    return head + mark + _QUERY_PASSWORD_RE.sub(r"\1***", query)
+
+
+_QUERY_PASSWORD_RE = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)

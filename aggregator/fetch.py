@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+import zlib
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,7 +84,9 @@ class Fetcher:
             result = self._fetch_file(request)
         elif scheme in ("http", "https"):
             host = urlsplit(request.url).hostname or ""
-            async with self._global, self._per_host[host]:
+            # The host's slot first: a source queued behind its busy host must not hold
+            # one of the global slots that other hosts' sources could use meanwhile.
+            async with self._per_host[host], self._global:
                 result = await self._fetch_http_with_deadline(request)
         else:
             result = _error(request, f"unsupported URL scheme {scheme!r}")
@@ -100,8 +103,9 @@ class Fetcher:
             )
 
     def _client_for(self, url: str) -> httpx.AsyncClient:
-        host = urlsplit(url).hostname or ""
-        return self._clients[hash(host) % len(self._clients)]
+        """Sources are spread over the clients by URL, so even one host's many feeds share
+        the work (and a source keeps its client, hence its keep-alive connection)."""
+        return self._clients[zlib.crc32(url.encode()) % len(self._clients)]
 
     async def _fetch_http(self, request: FetchRequest) -> FetchResult:
         headers = {}

@@ -40,3 +40,8 @@ FEED_REQUESTS = Counter(
     "aggregator_feed_requests_total", "Feed requests by format and response status",
     ["format", "status"], registry=REGISTRY,
 )
+FEED_RENDERS = Counter(
+    "aggregator_feed_renders_total",
+    "Feed documents rendered (once per topic version, page and format; never per poll)",
+    ["format"], registry=REGISTRY,
+)

@@ -1,22 +1,26 @@
-"""Parsing feed documents with feedparser into `ParsedFeed`.
+"""Parsing feed documents into `ParsedFeed`: a fast path, then feedparser.
 
 feedparser is the parser of record: it copes with every RSS/Atom/RDF dialect and two
-decades of broken feeds. Its own HTML sanitizer and relative-URI pass are turned off
-because the normalize stage sanitizes with nh3 (much faster) and resolves URLs itself
-against each entry's base. A "bozo" document that still yields entries is used, and
-the problem is reported on the feed so the source's health shows it.
+decades of broken feeds. Plain RSS 2.0 and Atom 1.0 documents first go through
+`aggregator.fastparse`, which gives the same answers about fifty times faster and
+hands anything unusual back to feedparser. feedparser's own HTML sanitizer and
+relative-URI pass are turned off because the normalize stage sanitizes with nh3
+(much faster) and resolves URLs itself against each entry's base. A "bozo" document
+that still yields entries is used, and the problem is reported on the feed so the
+source's health shows it.
 """
 
 from __future__ import annotations
 
-import calendar
+import html
 import io
 import re
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
+from aggregator.fastparse import parse_fast, positive_int, to_datetime
 from aggregator.models import ParsedFeed, RawEntry
 
 feedparser.RESOLVE_RELATIVE_URIS = False
@@ -25,6 +29,15 @@ feedparser.SANITIZE_HTML = False
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 _ALTERNATE_LINK = re.compile(r"<link\b[^>]*>", re.I)
 _ATTR = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+PROLOG_BYTES = 65536  # an XML declaration, comments and a DTD come before this
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*\[(.*?)\]\s*>", re.S)
+_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
+_QUOTED = rb"(\"[^\"]*\"|'[^']*')"
+_ENTITY_DECL = re.compile(
+    rb"<!ENTITY\s+(?:%\s+)?([^\s>]+)\s+(SYSTEM|PUBLIC)?\s*" + _QUOTED + rb"(?:\s*" + _QUOTED
+    + rb")?"
+)
+_ENTITY_REFERENCE = re.compile(rb"[&%][A-Za-z_:]")
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json",
                "application/rdf+xml", "application/json"}
 
@@ -36,11 +49,22 @@ class FeedParseError(Exception):
         super().__init__(message)
         self.alternates = alternates or []
 
+    def __reduce__(self) -> tuple[type[FeedParseError], tuple[str, list[str]]]:
+        return (FeedParseError, (str(self), self.alternates))  # across worker processes
+
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse `body` fetched from `url`; raise FeedParseError when nothing feed-like is in it."""
     if not body.strip():
         raise FeedParseError("empty document: the server sent no content")
+    refusal = entity_attack(body)
+    if refusal:
+        raise FeedParseError(refusal)
+    return parse_fast(body, url, content_type) or parse_with_feedparser(body, url, content_type)
+
+
+def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse `body` with feedparser only (the parser of record; see parse_feed)."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -63,8 +87,35 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         link=feed.get("link"),
         entries=[_raw_entry(entry, url) for entry in result.entries],
         problem=problem,
-        ttl_minutes=_int_or_none(feed.get("ttl")),
+        ttl_minutes=positive_int(feed.get("ttl")),
     )
+
+
+def entity_attack(body: bytes) -> str | None:
+    """Why the document's DTD is an attack, or None.
+
+    Neither parser would carry one out (feedparser drops such declarations, lxml is
+    never given a DTD), but a feed that declares entities expanding other entities (a
+    billion-laughs document) or an external entity on a local resource (XXE) is
+    hostile, and its source should say so rather than publish whatever is left.
+    External entities on http(s) DTDs, as old feeds declare for XHTML's named
+    characters, are fine. Only an internal subset before the root element counts: the
+    same text quoted inside an article is not a declaration.
+    """
+    doctype = _DOCTYPE.search(body, 0, PROLOG_BYTES)
+    if doctype is None or _ELEMENT_START.search(body, 0, doctype.start()):
+        return None
+    for name, kind, first, second in _ENTITY_DECL.findall(doctype.group(1)):
+        entity = name.decode("ascii", "replace")
+        if not kind and _ENTITY_REFERENCE.search(first):
+            return (f"refused: entity {entity!r} expands other entities "
+                    "(an entity-expansion, billion-laughs document)")
+        system = (second if kind == b"PUBLIC" else first)[1:-1].strip()
+        if kind and not system.lower().startswith((b"http://", b"https://")):
+            where = system.decode("utf-8", "replace")
+            return (f"refused: external entity {entity!r} points at the local resource "
+                    f"{where!r} (an XXE document)")
+    return None
 
 
 def _describe_bozo(result: Any) -> str:
@@ -81,8 +132,6 @@ def _looks_like_html(body: bytes, content_type: str | None) -> bool:
 
 def find_feed_links(body: bytes, base_url: str) -> list[str]:
     """The feed URLs an HTML page advertises with <link rel="alternate" type="...">."""
-    from urllib.parse import urljoin
-
     text = body[:512 * 1024].decode("utf-8", errors="replace")
     links = []
     for tag in _ALTERNATE_LINK.findall(text):
@@ -100,51 +149,30 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
     if entry.get("content"):
         parts = [part for part in entry.content if part.get("value")]
         if parts:
-            content_html = "\n".join(part.value for part in parts)
+            content_html = "\n".join(_as_html(part.value, part.get("type")) for part in parts)
             content_base = parts[0].get("base")
     summary_detail = entry.get("summary_detail") or {}
     title = entry.get("title")
     if title and (entry.get("title_detail") or {}).get("type") == "text/plain":
-        title = _escape_text(title)
+        title = html.escape(title, quote=False)
     return RawEntry(
         guid=(entry.get("id") or "").strip() or None,
         link=(entry.get("link") or "").strip() or None,
         title=title,
         summary_html=_as_html(entry.get("summary"), summary_detail.get("type")),
         content_html=content_html,
-        published=_to_datetime(entry.get("published_parsed")),
-        updated=_to_datetime(entry.get("updated_parsed")),
+        published=to_datetime(entry.get("published_parsed")),
+        # dict.get: FeedParserDict.get("updated_parsed") falls back to the published date
+        # (deprecated, with a warning per call); an entry without one has no update date.
+        updated=to_datetime(dict.get(entry, "updated_parsed")),
         author=(entry.get("author") or "").strip() or None,
         categories=[t.get("term") for t in entry.get("tags") or [] if t.get("term")],
         base_url=content_base or summary_detail.get("base") or feed_url,
     )
 
 
-def _escape_text(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
-
-
 def _as_html(value: str | None, mime: str | None) -> str | None:
-    """feedparser decodes text/plain summaries; re-escape them so they stay text."""
+    """feedparser decodes text/plain summaries and content; re-escape them so they stay text."""
     if value is None:
         return None
-    return _escape_text(value) if mime == "text/plain" else value
-
-
-def _to_datetime(parsed: Any) -> datetime | None:
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, OSError, TypeError):
-        return None
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    return html.escape(value, quote=False) if mime == "text/plain" else value

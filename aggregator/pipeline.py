@@ -1,10 +1,16 @@
 """One poll cycle: fetch → parse → normalize → dedupe fingerprint → match → store.
 
-The deciding stages are pure functions of the fetched bytes (`process_document`), so
-they can run in a worker thread or process; the cycle itself only orchestrates I/O:
-it asks the store which sources to poll, fetches them concurrently, and hands each
-source's outcome to the store as one transaction. A source that fails in any stage
-is recorded as failed on that source; the others carry on.
+The cycle orchestrates I/O: it asks the store which sources to poll, fetches them
+concurrently, hands each fetched document to `aggregator.workers` (the pure
+processing in `aggregator.documents`, in worker processes when the cycle is large)
+and gives the outcomes to the store. A source that fails in any stage is recorded as
+failed on that source; the others carry on.
+
+Each source's poll is written all or nothing, but not in a transaction of its own:
+a writer task commits whatever outcomes are waiting in one transaction, so a cycle
+over a thousand sources costs tens of commits, not a thousand. At most
+`fetch.concurrency` sources are between "fetch started" and "written" at any time,
+which bounds the memory a cycle holds however many sources it polls.
 """
 
 from __future__ import annotations
@@ -17,30 +23,33 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import TracebackType
 
 from aggregator import metrics
 from aggregator.config import Config, SourceConfig
-from aggregator.dedupe import fingerprint
+from aggregator.documents import ProcessedFeed
 from aggregator.fetch import Fetcher
 from aggregator.match import MatchDocument, TopicMatcher, compile_topics
-from aggregator.models import FetchRequest, FetchResult, FetchStatus, Item, TermHit
-from aggregator.normalize import normalize_feed
-from aggregator.parse import FeedParseError, parse_feed
-from aggregator.polling import backoff_interval, next_interval
-from aggregator.store import ItemRecord, MergePolicy, PollOutcome, SQLStore, SourceState
+from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit
+from aggregator.parse import FeedParseError
+from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
+from aggregator.store import (
+    IngestReport,
+    MergePolicy,
+    PollOutcome,
+    SourceState,
+    SQLStore,
+    StoreError,
+)
+from aggregator.workers import DocumentJob, DocumentProcessor, WorkerDied
 
 log = logging.getLogger("aggregator.poll")
 
-LEAD_CHARS = 600
-
-
-@dataclass(slots=True)
-class ProcessedFeed:
-    """The items of one fetched document, ready to store."""
-
-    items: list[ItemRecord]
-    problem: str | None
-    ttl_minutes: int | None
+# A cycle over at least this many sources processes documents in worker processes;
+# fewer (a scheduler tick, `aggregator poll --source X`) are not worth starting them.
+PARALLEL_MIN_SOURCES = 8
+# Most poll outcomes one store transaction takes.
+WRITE_BATCH = 100
 
 
 @dataclass(slots=True)
@@ -73,50 +82,6 @@ class CycleReport:
         return sum(1 for report in self.sources if report.status == status)
 
 
-def match_document(item: Item, source_tags: Sequence[str]) -> MatchDocument:
-    return MatchDocument(
-        title=item.title_text,
-        summary=item.summary_text,
-        content=item.content_text,
-        categories=list(item.categories),
-        author=item.author,
-        source=item.source,
-        source_tags=list(source_tags),
-    )
-
-
-def matched_hits(matcher: TopicMatcher, document: MatchDocument) -> dict[str, list[TermHit]]:
-    return {m.topic: m.hits for m in matcher.match(document) if m.matched}
-
-
-def lead_text(summary: str, content: str) -> str:
-    return (summary or content)[:LEAD_CHARS]
-
-
-def process_document(
-    source: str,
-    source_tags: Sequence[str],
-    body: bytes,
-    url: str,
-    content_type: str | None,
-    seen_at: datetime,
-    matcher: TopicMatcher,
-) -> ProcessedFeed:
-    """Parse, normalize, fingerprint and match one fetched document (no I/O)."""
-    feed = parse_feed(body, url, content_type)
-    records = []
-    for item in normalize_feed(source, feed, seen_at):
-        records.append(
-            ItemRecord(
-                item=item,
-                fingerprint=fingerprint(item.title_text, lead_text(item.summary_text,
-                                                                   item.content_text)),
-                matches=matched_hits(matcher, match_document(item, source_tags)),
-            )
-        )
-    return ProcessedFeed(records, feed.problem, feed.ttl_minutes)
-
-
 def rules_hash(config: Config, slug: str) -> str:
     """A digest of everything that decides a topic's matches, to detect edits."""
     topic = config.topic(slug)
@@ -136,6 +101,82 @@ def merge_policy(config: Config) -> MergePolicy:
     )
 
 
+class BatchWriter:
+    """Writes poll outcomes to the store from one thread, all waiting ones per transaction.
+
+    Use as `async with BatchWriter(store, policy) as writer: await writer.write(outcome)`.
+    If a batch fails for one outcome's sake (a bug, a constraint), its outcomes are
+    written one by one so the others still land; a `StoreError` (the database is
+    unreachable) fails the whole batch at once rather than once per source.
+    """
+
+    def __init__(self, store: SQLStore, policy: MergePolicy, batch: int = WRITE_BATCH):
+        self.store = store
+        self.policy = policy
+        self.batch = batch
+        self._waiting: list[tuple[PollOutcome, asyncio.Future[IngestReport]]] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> BatchWriter:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._task is not None
+        self._closing = True
+        self._wakeup.set()
+        if kind is not None:
+            self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            if kind is None:
+                raise
+
+    async def write(self, outcome: PollOutcome) -> IngestReport:
+        future: asyncio.Future[IngestReport] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcome, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while not (self._closing and not self._waiting):
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._waiting:
+                    batch = self._waiting[: self.batch]
+                    del self._waiting[: self.batch]
+                    await self._write(batch)
+        finally:
+            for _, future in self._waiting:
+                if not future.done():
+                    future.set_exception(StoreError("the cycle ended before this poll was written"))
+
+    async def _write(self, batch: list[tuple[PollOutcome, asyncio.Future[IngestReport]]]) -> None:
+        outcomes = [outcome for outcome, _ in batch]
+        try:
+            reports = await asyncio.to_thread(self.store.record_polls, outcomes, self.policy)
+        except StoreError as error:
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0][1].set_exception(error)
+                return
+            for single in batch:
+                await self._write([single])
+            return
+        for (_, future), report in zip(batch, reports, strict=True):
+            future.set_result(report)
+
+
 class Pipeline:
     """Runs poll cycles for one config against one store."""
 
@@ -144,6 +185,7 @@ class Pipeline:
         self.store = store
         self.matcher = compile_topics(config.topics, config.terms)
         self.policy = merge_policy(config)
+        self.processor = DocumentProcessor(config, self.matcher)
         self._sources = {source.name: source for source in config.sources}
 
     def prepare(self) -> dict[str, int]:
@@ -168,9 +210,15 @@ class Pipeline:
         """Poll `names` (default: every enabled source) now, whether due or not."""
         started = time.perf_counter()
         wanted = list(names) if names is not None else self.enabled_sources()
-        states = {state.name: state for state in self.store.source_states(wanted)}
+        states = {
+            state.name: state
+            for state in await asyncio.to_thread(self.store.source_states, wanted)
+        }
         report = CycleReport()
-        async with Fetcher(self.config.fetch) as fetcher:
+        parallel = len(wanted) >= PARALLEL_MIN_SOURCES
+        in_flight = asyncio.Semaphore(self.config.fetch.concurrency)
+        async with Fetcher(self.config.fetch) as fetcher, \
+                BatchWriter(self.store, self.policy) as writer:
 
             async def poll(name: str) -> None:
                 state = states.get(name)
@@ -180,7 +228,10 @@ class Pipeline:
                         error=f"disabled: {state.disabled_reason}" if state else "unknown source",
                     )
                 else:
-                    source_report = await self.poll_source(fetcher, self._sources[name], state)
+                    async with in_flight:
+                        source_report = await self.poll_source(
+                            fetcher, writer, self._sources[name], state, parallel=parallel
+                        )
                 report.sources.append(source_report)
                 if on_source:
                     on_source(source_report)
@@ -193,7 +244,8 @@ class Pipeline:
         return report
 
     async def poll_source(
-        self, fetcher: Fetcher, source: SourceConfig, state: SourceState
+        self, fetcher: Fetcher, writer: BatchWriter, source: SourceConfig, state: SourceState,
+        *, parallel: bool = False,
     ) -> SourceReport:
         """Fetch, process and store one source; never raises for the source's faults."""
         attempted = datetime.now(UTC)
@@ -204,28 +256,30 @@ class Pipeline:
         processed: ProcessedFeed | None = None
         if result.status is FetchStatus.OK and result.body is not None:
             try:
-                processed = await asyncio.to_thread(
-                    process_document, source.name, source.tags, result.body,
-                    result.final_url or result.url, result.content_type, attempted, self.matcher,
-                )
+                processed = await self._process(source, result, attempted, parallel)
             except FeedParseError as error:
                 outcome.status, outcome.error = "error", str(error)
+            except WorkerDied as error:
+                outcome.status, outcome.error = "error", f"processing failed: {error}"
+            except StoreError:
+                raise
             except Exception as error:  # a bug or hostile input must not stop the cycle
                 log.exception("processing %s failed", source.name)
                 outcome.status = "error"
                 outcome.error = f"processing failed: {type(error).__name__}: {error}"
+            result.body = None  # the document is processed; do not hold it until written
         if processed is not None:
             outcome.items = processed.items
             outcome.problem = processed.problem
         self._schedule(outcome, source, state, result, processed)
-        stored = await asyncio.to_thread(self.store.record_poll, outcome, self.policy)
+        stored = await writer.write(outcome)
         report = SourceReport(
             source=source.name,
             status=_report_status(outcome, stored.new, stored.updated),
             new=stored.new,
             updated=stored.updated,
             merged=stored.merged,
-            entries=len(outcome.items),
+            entries=processed.entries if processed else 0,
             bytes=result.bytes_read,
             elapsed=result.elapsed,
             http_status=result.http_status,
@@ -236,6 +290,18 @@ class Pipeline:
         _log_poll(report)
         _count_poll(report, state, outcome)
         return report
+
+    async def _process(
+        self, source: SourceConfig, result: FetchResult, attempted: datetime, parallel: bool
+    ) -> ProcessedFeed:
+        assert result.body is not None
+        known = await asyncio.to_thread(self.store.item_hashes, source.name)
+        job = DocumentJob(
+            source=source.name, tags=tuple(source.tags), body=result.body,
+            url=result.final_url or result.url, content_type=result.content_type,
+            seen_at=attempted, known=known,
+        )
+        return await self.processor.process(job, parallel=parallel)
 
     def _outcome_base(
         self, source: SourceConfig, state: SourceState, result: FetchResult, attempted: datetime
@@ -256,6 +322,8 @@ class Pipeline:
             log.warning(
                 "source %s moved permanently: %s -> %s",
                 source.name, state.current_url, result.permanent_redirect,
+                extra={"event": "source_moved", "source": source.name,
+                       "from_url": state.current_url, "to_url": result.permanent_redirect},
             )
         if result.status is FetchStatus.GONE:
             outcome.disable_reason = result.error
@@ -269,17 +337,18 @@ class Pipeline:
         result: FetchResult,
         processed: ProcessedFeed | None,
     ) -> None:
-        base = source.interval or self.config.fetch.default_interval
+        """Set the outcome's next poll time (see aggregator.polling for the rules)."""
+        fetch = self.config.fetch
+        base = source.interval or fetch.default_interval
         if outcome.status in ("ok", "not_modified"):
-            seen_before = state.last_success or 0.0
-            changed = processed is not None and any(
-                record.item.published.timestamp() > seen_before for record in processed.items
-            )
             interval = next_interval(
                 base=base,
-                maximum=max(base, self.config.fetch.max_interval),
+                maximum=fetch.max_interval,
+                cap=fetch.backoff_max,
                 previous=state.poll_interval,
-                changed=changed,
+                changed=bool(processed and processed.items),
+                mean_gap=mean_gap_seconds(processed.published, outcome.attempted_at)
+                if processed else None,
                 publisher_floor=result.retry_after,
                 ttl_minutes=processed.ttl_minutes if processed else None,
             )
@@ -287,14 +356,16 @@ class Pipeline:
             interval = backoff_interval(
                 base=base,
                 failures=state.consecutive_failures + 1,
-                cap=self.config.fetch.backoff_max,
+                cap=fetch.backoff_max,
                 publisher_floor=result.retry_after,
             )
         outcome.poll_interval = interval
         outcome.next_poll = outcome.attempted_at + interval
 
 
-def rematch_changed_topics(config: Config, store: SQLStore, matcher: TopicMatcher) -> dict[str, int]:
+def rematch_changed_topics(
+    config: Config, store: SQLStore, matcher: TopicMatcher
+) -> dict[str, int]:
     """Apply new or edited topics to stored items within the retention window."""
     store.drop_topics_except([topic.slug for topic in config.topics])
     versions = store.topic_versions()

@@ -1,38 +1,68 @@
 """When to poll a source next: adaptive intervals, publisher hints and backoff.
 
-Pure arithmetic, no clock reads beyond what the caller passes, so it is easy to test.
+Pure arithmetic on numbers the caller passes (no clock reads), so every rule is
+easy to test:
+
+* A source is polled about twice per item it publishes: the mean gap between its
+  entries' own dates over the last week, halved, within [base, maximum]. A busy wire
+  is asked every `base` seconds (the configured interval, also the minimum), a feed
+  that posts twice a week every `maximum`.
+* Without dates to go by (a 304, a feed without dates) a quiet answer stretches the
+  previous interval by GROWTH and an answer with news returns to `base`.
+* The publisher's own hints (Cache-Control max-age, Expires, RSS <ttl>, Retry-After
+  on 429/503) are lower bounds, themselves capped by `cap` (backoff_max) so a
+  misconfigured one-year max-age cannot silence a source.
+* A failing source backs off exponentially with jitter, up to `cap`.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 GROWTH = 1.5  # an unchanged feed is asked a little less often each time
 JITTER = 0.2  # ±20% so failing sources do not retry in lock-step
+POLLS_PER_ITEM = 2.0  # poll about twice per expected new entry
+RATE_WINDOW = 7 * 86400.0  # entries older than this say nothing about today's pace
+MIN_DATED_ENTRIES = 2
+
+
+def mean_gap_seconds(
+    published: Iterable[float], now: float, window: float = RATE_WINDOW
+) -> float | None:
+    """Mean seconds between a feed's entries over the last `window`, or None if it has
+    fewer than two dated entries in it.
+
+    The span runs from the oldest recent entry to `now`, not to the newest entry, so a
+    feed that has gone quiet since its last post is seen as slower, not as fast.
+    """
+    recent = [t for t in published if now - window <= t <= now]
+    if len(recent) < MIN_DATED_ENTRIES:
+        return None
+    return max(now - min(recent), 1.0) / len(recent)
 
 
 def next_interval(
     *,
     base: float,
     maximum: float,
+    cap: float,
     previous: float | None,
     changed: bool,
+    mean_gap: float | None = None,
     publisher_floor: float | None = None,
     ttl_minutes: int | None = None,
 ) -> float:
-    """Seconds until the next poll of a source that answered.
-
-    A source that published something is asked again after `base` (the configured
-    interval, which is also the minimum); each quiet answer stretches the interval by
-    GROWTH up to `maximum`. The publisher's own hints (Cache-Control max-age, Expires,
-    Retry-After, RSS <ttl>) are a lower bound.
-    """
-    if changed or previous is None:
+    """Seconds until the next poll of a source that answered (200 or 304)."""
+    if mean_gap is not None:
+        interval = mean_gap / POLLS_PER_ITEM
+    elif changed or previous is None:
         interval = base
     else:
-        interval = min(maximum, max(base, previous * GROWTH))
-    floors = [publisher_floor or 0.0, (ttl_minutes or 0) * 60.0]
-    return max(interval, *floors)
+        interval = previous * GROWTH
+    interval = min(max(base, maximum), max(base, interval))
+    hint = max(publisher_floor or 0.0, (ttl_minutes or 0) * 60.0)
+    return max(interval, min(hint, cap))
 
 
 def backoff_interval(
@@ -43,9 +73,10 @@ def backoff_interval(
     publisher_floor: float | None = None,
     rng: random.Random | None = None,
 ) -> float:
-    """Seconds until the next attempt after `failures` consecutive failures (>= 1)."""
+    """Seconds until the next attempt after `failures` consecutive failures (>= 1):
+    base, 2×base, 4×base… each ±JITTER, never beyond `cap`; Retry-After is a floor."""
     rng = rng or random
     exponent = min(max(failures - 1, 0), 30)
     delay = min(cap, base * (2**exponent))
     delay *= 1 + rng.uniform(-JITTER, JITTER)
-    return max(min(delay, cap), publisher_floor or 0.0)
+    return max(min(delay, cap), min(publisher_floor or 0.0, cap))

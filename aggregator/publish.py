@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from aggregator.config import TopicConfig
 from aggregator.models import FeedEntry, FeedPage
 from aggregator.render import EPOCH, FORMATS
+from aggregator.sanitize import html_to_text
 from aggregator.store import StoredStory
 
 
@@ -41,10 +42,22 @@ def feed_entry(story: StoredStory) -> FeedEntry:
         updated=_time(max(story.updated, story.published)),
         summary_html=primary.summary_html,
         content_html=primary.content_html,
-        author=primary.author,
+        author=html_to_text(primary.author) or None,  # sources send markup in names too
         categories=list(dict.fromkeys(hit.term for hit in story.hits)),
         also_on=story.copies,
     )
+
+
+def _changed(story: StoredStory) -> datetime:
+    """When this story last changed as the feed shows it.
+
+    Not only its own dates: a story that arrives late, carrying an old date, still
+    changes the feed, so the time it was first seen (or last edited) counts too. The
+    page's `updated`, and with it the HTTP Last-Modified, moves whenever an entry
+    arrives or changes, so a reader that only sends If-Modified-Since misses nothing.
+    """
+    primary = story.primary
+    return _time(max(story.updated, story.published, primary.first_seen, primary.changed_at))
 
 
 def build_page(
@@ -64,7 +77,7 @@ def build_page(
     limit = page_size if custom_limit else None
     entries = [feed_entry(story) for story in stories]
     last_page = max(1, -(-total // page_size))
-    updated = max((entry.updated for entry in entries), default=EPOCH)
+    updated = max((_changed(story) for story in stories), default=EPOCH)
     return FeedPage(
         slug=topic.slug,
         title=topic.title,

@@ -1,8 +1,11 @@
 """`aggregator run`: the service under uvicorn, with reload on SIGHUP or file change.
 
-uvicorn owns SIGTERM and SIGINT: it stops accepting connections and runs the app's
-lifespan shutdown, where `Service.stop` lets the current poll finish (bounded) and
-releases this process's leases, so the process exits 0 with nothing half-written.
+Stopping: SIGTERM or SIGINT marks the service as stopping at once (no new polls,
+/readyz 503), then uvicorn stops accepting connections, lets open requests finish and
+runs the app's lifespan shutdown, where `Service.stop` gives the poll in progress
+`[server] shutdown_grace` seconds before cancelling it, releases this process's leases
+and closes the store. Each source's poll is one transaction, so nothing is half-written,
+and the process exits 0.
 """
 
 from __future__ import annotations
@@ -11,20 +14,34 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
-from aggregator.config import load_config
+from aggregator.config import config_file, load_config
 from aggregator.logs import setup_logging
 from aggregator.service import Service
 from aggregator.web import create_app
 
 log = logging.getLogger("aggregator.run")
 WATCH_SECONDS = 2.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that tells the service to stop polling the moment a stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.service.begin_shutdown()
+        super().handle_exit(sig, frame)
 
 
 async def _watch_config(service: Service, path: Path) -> None:
-    """Reload when the config file's modification time changes."""
+    """Reload when the config file's modification time changes (or it first appears)."""
     try:
         last = path.stat().st_mtime_ns
     except OSError:
@@ -42,29 +59,39 @@ async def _watch_config(service: Service, path: Path) -> None:
 
 
 def run_service(
-    config_path: Path, *, role: str = "all", host: str | None = None, port: int | None = None,
-    watch: bool = False,
+    config_path: Path, *, fall_back: bool = False, role: str = "all", host: str | None = None,
+    port: int | None = None, watch: bool = False,
 ) -> int:
-    config = load_config(config_path)
+    """Serve (and for roles all/worker, poll) until SIGTERM or SIGINT; return the exit code.
+
+    `config_path` is what SIGHUP and --watch re-read; with `fall_back`, a missing file
+    starts the service on the built-in default until the file appears.
+    """
+    config = load_config(config_file(config_path, fall_back=fall_back))
     setup_logging(config.logging.format, config.logging.level)
     service = Service(config, config_path, role=role)
-    service.prepare()
-    app = create_app(service)
-    server = uvicorn.Server(
+    grace = config.server.shutdown_grace
+    server = _Server(
         uvicorn.Config(
-            app,
+            create_app(service),
             host=host or config.server.host,
             port=port if port is not None else config.server.port,
             log_config=None,
             access_log=False,
             lifespan="on",
-            timeout_graceful_shutdown=15,
-        )
+            timeout_graceful_shutdown=max(1, round(grace)),
+        ),
+        service,
     )
+    # Ours before uvicorn's: a signal during start-up still stops cleanly, and the
+    # signal uvicorn re-raises after its graceful shutdown lands here instead of on the
+    # default action, which would end the process with 143 (or KeyboardInterrupt).
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, server.handle_exit)
+    service.prepare()
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, service.reload)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, service.reload)
         watcher = asyncio.create_task(_watch_config(service, config_path)) if watch else None
         try:
             await server.serve()
@@ -74,4 +101,5 @@ def run_service(
 
     log.info("serving %s as %s (role %s)", config_path, config.server.public_base(), role)
     asyncio.run(main())
+    log.info("stopped")
     return 0

@@ -39,6 +39,8 @@ _BLOCK_TAG = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
+_ANY_TAG = re.compile(r"<[^>]*>")
+_MAX_UNESCAPE_ROUNDS = 8
 
 
 def _absolute_url_filter(base_url: str | None):
@@ -75,12 +77,30 @@ def html_to_text(fragment: str | None) -> str:
 
     Block-level tags become spaces so paragraphs do not run together, while inline tags
     vanish so "lu<b>pus</b>" still reads "lupus". Script and style bodies are dropped.
+
+    Decoding entities can reveal markup that was escaped once more than it should have
+    been (``&lt;script&gt;`` in a title, or an attribute value that held a tag), and some
+    feed readers render titles as HTML. So tags are stripped again until decoding reveals
+    none: the result never contains a tag, while text such as "x < y" is kept.
     """
     if not fragment:
         return ""
-    if "<" in fragment:
-        spaced = _BLOCK_TAG.sub(" ", fragment)
-        text = nh3.clean(spaced, tags=set(), strip_comments=True)
+    text = _strip_tags_once(fragment)
+    for _ in range(_MAX_UNESCAPE_ROUNDS):
+        if "<" not in text:
+            break
+        again = _strip_tags_once(text)
+        if again == text:
+            break
+        text = again
     else:
-        text = fragment
-    return _SPACE.sub(" ", html.unescape(text)).strip()
+        text = _ANY_TAG.sub(" ", text)  # escaped more times than any real feed does
+    return _SPACE.sub(" ", text).strip()
+
+
+def _strip_tags_once(text: str) -> str:
+    """One round of html_to_text: drop tags (block tags as spaces), decode entities."""
+    if "<" not in text:
+        return html.unescape(text)
+    spaced = _BLOCK_TAG.sub(" ", text)
+    return html.unescape(nh3.clean(spaced, tags=set(), strip_comments=True))

@@ -31,7 +31,13 @@ from aggregator.store import SQLStore, StoreError, open_store
 log = logging.getLogger("aggregator.service")
 
 TICK_SECONDS = 5.0
-SHUTDOWN_GRACE_SECONDS = 10.0
+# A worker's claim on a source lasts this long unless renewed; a live worker renews
+# every third of it while it polls, so this is how soon a dead worker's sources are
+# taken over. AGGREGATOR_LEASE_SECONDS sets it (e.g. short in tests).
+LEASE_SECONDS = 60.0
+# Sources claimed at a time: a backlog is shared out in batches, so every worker
+# takes part instead of the first one to tick claiming everything due.
+CLAIM_BATCH_PER_FETCH_SLOT = 2
 
 
 @dataclass(slots=True)
@@ -50,6 +56,7 @@ class Service:
         self.config_path = config_path
         self.role = role
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = float(os.environ.get("AGGREGATOR_LEASE_SECONDS") or LEASE_SECONDS)
         self.store: SQLStore = open_store(config.storage_url())
         self.pipeline = Pipeline(config, self.store)
         self.feeds = FeedService(config, self.store)
@@ -82,26 +89,36 @@ class Service:
     def scheduler_running(self) -> bool:
         return self.scheduler is not None and self.scheduler.running and not self._stopping
 
-    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+    def begin_shutdown(self) -> None:
+        """Take no new polls from now on; /readyz turns 503. Safe in a signal handler."""
+        self._stopping = True
+
+    async def stop(self, grace: float | None = None) -> None:
         """Stop taking new polls, let the current one finish within `grace`, release leases.
 
-        A poll cancelled here loses nothing: each source's results are committed in
-        one transaction, and an uncommitted source is simply polled again next time.
+        `grace` defaults to `[server] shutdown_grace`. A poll cancelled here loses
+        nothing: each source's results are committed in one transaction, and an
+        uncommitted source is simply polled again next time.
         """
-        self._stopping = True
+        self.begin_shutdown()
+        grace = self.config.server.shutdown_grace if grace is None else grace
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            # pause, not shutdown: APScheduler's asyncio executor cancels running jobs
+            # on shutdown, which would cut the in-flight poll off without any grace.
+            self.scheduler.pause()
         task = self._tick_task
         if task is not None and not task.done():
+            log.info("waiting up to %.0fs for the poll in progress", grace)
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=grace)
             except TimeoutError:
-                log.warning("poll still running after %.0fs: cancelling it", grace)
+                log.warning("poll still running after %.0fs: cancelling it; sources not "
+                            "yet committed are polled again on the next start", grace)
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            except Exception:  # the tick logs its own errors
-                pass
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         try:
             self.store.release_leases(self.worker_id)
         except StoreError as error:
@@ -125,25 +142,49 @@ class Service:
         except Exception as error:
             self.cycle.last_error = f"{type(error).__name__}: {error}"
             log.exception("poll cycle failed")
+        except asyncio.CancelledError:
+            # Only `stop` cancels a tick, and it has said so; ending quietly here keeps
+            # APScheduler from logging the cancellation as a job failure.
+            pass
         finally:
             self._tick_task = None
 
     async def poll_due(self) -> CycleReport | None:
-        now = time.time()
-        lease = self.config.fetch.deadline + 60.0
-        claimed = await asyncio.to_thread(
-            self.store.claim_due_sources, self.worker_id, now, lease,
-            self.pipeline.enabled_sources(), 10_000,
-        )
-        self.cycle.last_started = now
-        if not claimed:
+        """Lease due sources a batch at a time and poll them until none is due.
+
+        Returns the last batch's report (None when nothing was due). While a batch
+        runs its leases are renewed, so a slow batch is never taken over by another
+        worker; each source's lease ends when its poll is committed.
+        """
+        self.cycle.last_started = time.time()
+        batch = self.config.fetch.concurrency * CLAIM_BATCH_PER_FETCH_SLOT
+        report = None
+        while not self._stopping:
+            claimed = await asyncio.to_thread(
+                self.store.claim_due_sources, self.worker_id, time.time(), self.lease_seconds,
+                self.pipeline.enabled_sources(), batch,
+            )
+            if not claimed:
+                break
+            renewal = asyncio.create_task(self._renew_leases())
+            try:
+                report = await self.pipeline.run_cycle(claimed)
+            finally:
+                renewal.cancel()
             self.cycle.last_finished = time.time()
-            return None
-        report = await self.pipeline.run_cycle(claimed)
+            self.cycle.sources_polled = len(report.sources)
+            self.cycle.last_error = None
         self.cycle.last_finished = time.time()
-        self.cycle.sources_polled = len(report.sources)
-        self.cycle.last_error = None
         return report
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await asyncio.to_thread(self.store.renew_leases, self.worker_id,
+                                        time.time() + self.lease_seconds)
+            except StoreError as error:
+                log.warning("could not renew leases: %s", error)
 
     async def purge(self) -> None:
         cutoff = time.time() - self.config.storage.retention_days * 86400

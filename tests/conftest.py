@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,58 @@ title = "CAR-T in lupus"
 require = ["@car_t", "@lupus"]
 exclude = ["canis lupus"]
 """
+
+
+# The PostgreSQL the tests use (CI starts it if it is stopped); trust auth, database `test`.
+POSTGRES_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_problem() -> str | None:
+    """Why the test PostgreSQL cannot be reached, or None when it can."""
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.Error as error:
+        return str(error).strip().splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test PostgreSQL's URL, starting the local cluster if it is stopped."""
+    problem = _postgres_problem()
+    if problem and shutil.which("pg_ctlcluster") and Path("/etc/postgresql").is_dir():
+        for version in sorted(os.listdir("/etc/postgresql")):
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                            "start"], capture_output=True, timeout=60)
+        problem = _postgres_problem()
+    if problem:
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} and none could be started: {problem}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema of their own, dropped afterwards."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_server else "?"
+    yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store of each engine: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -11,19 +11,30 @@ assignment and topic matches, the source's validators and health) is written in 
 transaction by `record_poll`, so a crash mid-cycle either keeps a source's whole
 poll or none of it: nothing is lost (the validators are not advanced either, so the
 next poll fetches the same items again) and nothing is stored twice (unique keys).
+
+Several processes may write at once (workers on PostgreSQL, or on one SQLite file).
+Every insert is keyed (`ON CONFLICT`), so a repeated or concurrent write of the same
+item is a no-op or an update; story assignment of new items runs under locks on their
+LSH bands (`_lock_bands`), so two copies of one story stored at the same moment by two
+workers still end up in one story. Transient failures (a locked file, a lost
+connection, a deadlock) are retried with backoff by `retried` and otherwise surface as
+`StoreError`, which the service reports in /readyz instead of crashing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from aggregator.dedupe import Fingerprint, compare
-from aggregator.models import StoryCopy, TermHit
+from aggregator.models import Item, StoryCopy, TermHit
 from aggregator.store.records import (
     IngestReport,
     ItemRecord,
@@ -34,10 +45,22 @@ from aggregator.store.records import (
     StoredStory,
 )
 
+log = logging.getLogger("aggregator.store")
+
 SEVEN_DAYS = 7 * 86400.0
+CHUNK = 500  # ids per `IN (...)` list: far below both engines' parameter limits
+# Retrying transient failures: exponential backoff with jitter, given up after this long
+# (a write already waits out SQLite's busy timeout inside each attempt).
+RETRY_SECONDS = 5.0
+RETRY_FIRST_DELAY = 0.05
+RETRY_MAX_DELAY = 1.0
 
 
 class Cursor(Protocol):
+    """The DB-API subset the store uses; SQL written with `?` placeholders."""
+
+    rowcount: int
+
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
@@ -45,6 +68,43 @@ class Cursor(Protocol):
 
 class StoreError(Exception):
     """The store cannot be reached or used; the message says why."""
+
+
+class TransientStoreError(StoreError):
+    """A failure that may pass on its own: a locked database, a lost connection, a
+    deadlock or serialization failure. The transaction was rolled back."""
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def retried(method: Method) -> Method:
+    """Run a store method again, after a growing pause, when it fails transiently.
+
+    Safe because each decorated method does its work in transactions that commit whole
+    or roll back whole, and running one again after an uncertain commit (the connection
+    died during COMMIT) is harmless: every write is keyed, and a claim may re-claim
+    what its owner already holds. After RETRY_SECONDS the failure is raised as a plain
+    `StoreError` for the caller to report.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: SQLStore, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        delay = RETRY_FIRST_DELAY
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except TransientStoreError as error:
+                pause = delay * random.uniform(0.5, 1.5)
+                if time.monotonic() - started + pause > RETRY_SECONDS:
+                    raise StoreError(f"{error} (still failing after "
+                                     f"{time.monotonic() - started:.1f}s of retries)") from error
+                log.warning("%s failed, retrying in %.2fs: %s", method.__name__, pause, error)
+                time.sleep(pause)
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def load_migrations() -> list[tuple[int, str]]:
@@ -61,6 +121,24 @@ def split_statements(script: str) -> list[str]:
     """Split a migration into statements (our migrations hold no ';' inside strings)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def marks(values: Sized) -> str:
+    """`?, ?, ?` for an `IN (...)` list of `values`."""
+    return ", ".join(["?"] * len(values))
+
+
+class StoredVersion(NamedTuple):
+    """What ingesting needs to know about an item already stored."""
+
+    content_hash: str
+    story_id: str
+    updated: float | None
 
 
 ITEM_COLUMNS = (
@@ -113,40 +191,62 @@ class SQLStore:
     # -- engine hooks ---------------------------------------------------------------
 
     def transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
+        """A transaction that commits on success and rolls back on any exception.
+
+        Engines raise `TransientStoreError` for failures worth retrying and
+        `StoreError` when the database cannot be used at all.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
 
+    def _table_exists(self, cur: Cursor, name: str) -> bool:
+        raise NotImplementedError
+
+    def _lock_migrations(self, cur: Cursor) -> None:
+        """Keep two processes from migrating at once (PostgreSQL; SQLite locks the file)."""
+
     def _lock_bands(self, cur: Cursor, bands: Sequence[str]) -> None:
-        """Serialize concurrent merges that could touch the same story (PostgreSQL)."""
+        """Serialize concurrent story assignment of items sharing a band (PostgreSQL;
+        SQLite has one writer at a time)."""
 
     def _claim_sql_suffix(self) -> str:
+        """Row locks for a claim that skip rows another worker is claiming."""
+        return ""
+
+    def _lock_sql_suffix(self) -> str:
+        """Row locks held until commit, so a read-modify-write sees concurrent writes."""
         return ""
 
     # -- schema ---------------------------------------------------------------------
 
+    @retried
     def schema_version(self) -> int:
         with self.transaction(write=False) as cur:
+            if not self._table_exists(cur, "schema_version"):
+                return 0
             return self._current_version(cur)
 
     def _current_version(self, cur: Cursor) -> int:
-        try:
-            cur.execute("SELECT MAX(version) FROM schema_version")
-        except Exception:  # the table does not exist yet
-            return 0
+        cur.execute("SELECT MAX(version) FROM schema_version")
         row = cur.fetchone()
         return int(row[0] or 0)
 
+    @retried
     def migrate(self) -> int:
-        """Apply every migration not applied yet; return the schema version."""
+        """Apply every migration not applied yet, in one transaction; return the version.
+
+        The migration lock is taken before anything else, even creating the version
+        table, so processes starting together against an empty database queue up
+        instead of racing to create the same tables.
+        """
         with self.transaction() as cur:
+            self._lock_migrations(cur)
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version "
                 "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
             )
-        with self.transaction() as cur:
-            self._lock_migrations(cur)
             current = self._current_version(cur)
             for version, script in load_migrations():
                 if version <= current:
@@ -160,11 +260,9 @@ class SQLStore:
                 current = version
             return current
 
-    def _lock_migrations(self, cur: Cursor) -> None:
-        """Keep two processes from migrating at once (PostgreSQL; SQLite locks the file)."""
-
     # -- sources --------------------------------------------------------------------
 
+    @retried
     def sync_sources(self, sources: Sequence[tuple[str, str]]) -> None:
         """Register configured (name, url) pairs; a changed URL resets validators."""
         with self.transaction() as cur:
@@ -178,54 +276,91 @@ class SQLStore:
                     (name, url, url),
                 )
 
+    @retried
     def source_states(self, names: Sequence[str] | None = None) -> list[SourceState]:
+        """The state of the sources `names` (default: all), by name.
+
+        Named sources are looked up by key, so a worker polling a batch of a hundred
+        thousand sources reads a hundred rows, not the whole table.
+        """
         week_ago = time.time() - SEVEN_DAYS
+        rows: list[Any] = []
+        counts: dict[str, int] = {}
         with self.transaction(write=False) as cur:
-            cur.execute(f"SELECT {SOURCE_COLUMNS} FROM sources ORDER BY name")
-            rows = cur.fetchall()
-            cur.execute(
-                "SELECT source, COUNT(*) FROM items WHERE first_seen >= ? GROUP BY source",
-                (week_ago,),
-            )
-            counts = dict(cur.fetchall())
-        states = [_source_state(row, counts.get(row[0], 0)) for row in rows]
-        if names is not None:
-            wanted = set(names)
-            states = [state for state in states if state.name in wanted]
-        return states
+            if names is None:
+                cur.execute(f"SELECT {SOURCE_COLUMNS} FROM sources")
+                rows = cur.fetchall()
+                cur.execute(
+                    "SELECT source, COUNT(*) FROM items WHERE first_seen >= ? GROUP BY source",
+                    (week_ago,),
+                )
+                counts = dict(cur.fetchall())
+            for chunk in chunks(sorted(set(names or ()))):
+                cur.execute(
+                    f"SELECT {SOURCE_COLUMNS} FROM sources WHERE name IN ({marks(chunk)})",
+                    tuple(chunk),
+                )
+                rows += cur.fetchall()
+                cur.execute(
+                    "SELECT source, COUNT(*) FROM items WHERE first_seen >= ? "
+                    f"AND source IN ({marks(chunk)}) GROUP BY source",
+                    (week_ago, *chunk),
+                )
+                counts.update(cur.fetchall())
+        return sorted((_source_state(row, counts.get(row[0], 0)) for row in rows),
+                      key=lambda state: state.name)
 
     def source_state(self, name: str) -> SourceState | None:
         states = self.source_states([name])
         return states[0] if states else None
 
+    @retried
     def claim_due_sources(
         self, owner: str, now: float, lease_seconds: float, names: Sequence[str], limit: int
     ) -> list[str]:
         """Lease up to `limit` due sources among `names` to `owner` until now+lease.
 
-        A source is due when enabled, its next poll time has come and nobody holds a
-        live lease on it. On PostgreSQL the row locks skip rows another worker is
-        claiming, so two workers never claim the same source.
+        A source is due when enabled, its next poll time has come and nobody else holds
+        a live lease on it. On PostgreSQL the row locks skip rows another worker is
+        claiming at this moment, so two workers never claim the same source. Names go
+        in chunks, so the most overdue come first within each chunk of the config.
         """
-        if not names:
-            return []
-        marks = ", ".join("?" for _ in names)
+        claimed: list[str] = []
         with self.transaction() as cur:
-            cur.execute(
-                f"SELECT name FROM sources WHERE name IN ({marks}) AND enabled = 1 "
-                "AND next_poll <= ? AND (lease_expires IS NULL OR lease_expires < ? "
-                "OR lease_owner = ?) ORDER BY next_poll, name LIMIT ?"
-                + self._claim_sql_suffix(),
-                (*names, now, now, owner, limit),
-            )
-            claimed = [row[0] for row in cur.fetchall()]
-            for name in claimed:
+            for chunk in chunks(names):
+                if len(claimed) >= limit:
+                    break
                 cur.execute(
-                    "UPDATE sources SET lease_owner = ?, lease_expires = ? WHERE name = ?",
-                    (owner, now + lease_seconds, name),
+                    f"SELECT name FROM sources WHERE name IN ({marks(chunk)}) AND enabled = 1 "
+                    "AND next_poll <= ? AND (lease_expires IS NULL OR lease_expires < ? "
+                    "OR lease_owner = ?) ORDER BY next_poll, name LIMIT ?"
+                    + self._claim_sql_suffix(),
+                    (*chunk, now, now, owner, limit - len(claimed)),
                 )
+                due = [row[0] for row in cur.fetchall()]
+                if due:
+                    cur.execute(
+                        "UPDATE sources SET lease_owner = ?, lease_expires = ? "
+                        f"WHERE name IN ({marks(due)})",
+                        (owner, now + lease_seconds, *due),
+                    )
+                    claimed += due
         return claimed
 
+    @retried
+    def renew_leases(self, owner: str, until: float) -> int:
+        """Extend every lease `owner` still holds to `until`; return how many.
+
+        A live worker renews while a long cycle runs so it never loses sources it is
+        still polling; a dead one stops renewing and its leases lapse.
+        """
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE sources SET lease_expires = ? WHERE lease_owner = ?", (until, owner)
+            )
+            return cur.rowcount
+
+    @retried
     def release_leases(self, owner: str) -> None:
         with self.transaction() as cur:
             cur.execute(
@@ -233,101 +368,174 @@ class SQLStore:
                 (owner,),
             )
 
+    @retried
     def next_due_time(self, names: Sequence[str]) -> float | None:
         if not names:
             return None
-        marks = ", ".join("?" for _ in names)
+        found: list[float] = []
         with self.transaction(write=False) as cur:
-            cur.execute(
-                f"SELECT MIN(next_poll) FROM sources WHERE enabled = 1 AND name IN ({marks})",
-                tuple(names),
-            )
-            row = cur.fetchone()
-        return row[0] if row else None
+            for chunk in chunks(names):
+                cur.execute(
+                    "SELECT MIN(next_poll) FROM sources WHERE enabled = 1 "
+                    f"AND name IN ({marks(chunk)})",
+                    tuple(chunk),
+                )
+                row = cur.fetchone()
+                if row and row[0] is not None:
+                    found.append(row[0])
+        return min(found, default=None)
 
     # -- ingest ---------------------------------------------------------------------
 
     def record_poll(self, outcome: PollOutcome, policy: MergePolicy) -> IngestReport:
         """Write one poll of one source in one transaction; see the module docstring."""
-        report = IngestReport()
+        return self.record_polls([outcome], policy)[0]
+
+    @retried
+    def record_polls(
+        self, outcomes: Sequence[PollOutcome], policy: MergePolicy
+    ) -> list[IngestReport]:
+        """Write several sources' polls in one transaction: a large cycle commits once
+        per batch instead of once per source, and each poll is still all or nothing.
+
+        Locks are taken in one order by every writer, so concurrent batches queue
+        rather than deadlock: first the bands of the items not stored yet (all at once,
+        sorted; a copy of a story another worker is storing right now is then seen
+        once it commits), then the rows other writers share, stories and topic
+        versions, each sorted, and last the polled sources' own rows.
+        """
+        records = [record for outcome in outcomes for record in outcome.items]
         with self.transaction() as cur:
-            touched_stories: set[str] = set()
-            for record in outcome.items:
-                self._ingest_item(cur, record, outcome.attempted_at, policy, report,
-                                  touched_stories)
-            for story_id in touched_stories:
+            stored = self._stored_versions(cur, [r.item.item_id for r in records])
+            self._lock_bands(cur, _merge_keys(
+                record for record in records if record.item.item_id not in stored
+            ))
+            reports = [IngestReport() for _ in outcomes]
+            touched: set[str] = set()
+            for outcome, report in zip(outcomes, reports, strict=True):
+                touched_here: set[str] = set()
+                for record in outcome.items:
+                    self._ingest_item(cur, record, stored.get(record.item.item_id),
+                                      outcome.attempted_at, policy, report, touched_here)
+                if touched_here:
+                    report.topics_changed |= self._topics_of_stories(cur, touched_here)
+                touched |= touched_here
+            for story_id in sorted(touched):
                 self._refresh_story(cur, story_id, policy)
-            if touched_stories:
-                report.topics_changed |= self._topics_of_stories(cur, touched_stories)
-            self._bump_topics(cur, report.topics_changed, outcome.attempted_at)
-            self._write_source(cur, outcome, report)
-        return report
+            self._bump_topics(cur, set().union(*(r.topics_changed for r in reports)),
+                              max((o.attempted_at for o in outcomes), default=0.0))
+            for outcome, report in sorted(zip(outcomes, reports, strict=True),
+                                          key=lambda pair: pair[0].source):
+                self._write_source(cur, outcome, report)
+            return reports
+
+    @retried
+    def item_hashes(self, source: str) -> dict[str, str]:
+        """Item key -> content hash of the items stored for `source`: the entries a new
+        poll of it need not fingerprint, match or write again."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT item_key, content_hash FROM items WHERE source = ?", (source,))
+            return dict(cur.fetchall())
+
+    def _stored_versions(self, cur: Cursor, item_ids: Sequence[str]) -> dict[str, StoredVersion]:
+        found: dict[str, StoredVersion] = {}
+        for chunk in chunks(item_ids):
+            cur.execute(
+                "SELECT item_id, content_hash, story_id, updated FROM items "
+                f"WHERE item_id IN ({marks(chunk)})",
+                tuple(chunk),
+            )
+            for item_id, content_hash, story_id, updated in cur.fetchall():
+                found[item_id] = StoredVersion(content_hash, story_id, updated)
+        return found
 
     def _ingest_item(
         self,
         cur: Cursor,
         record: ItemRecord,
+        existing: StoredVersion | None,
         now: float,
         policy: MergePolicy,
         report: IngestReport,
         touched: set[str],
     ) -> None:
         item = record.item
-        cur.execute(
-            "SELECT content_hash, story_id FROM items WHERE source = ? AND item_key = ?",
-            (item.source, item.key),
-        )
-        existing = cur.fetchone()
-        if existing is not None and existing[0] == item.content_hash:
-            report.unchanged += 1
-            return
-        published = item.published.timestamp()
-        updated = item.updated.timestamp() if item.updated else None
-        common = (
-            item.link, item.canonical_link, item.title, item.summary_html, item.content_html,
-            item.title_text, item.summary_text, item.content_text, item.author,
-            json.dumps(item.categories, ensure_ascii=False),
-        )
+        story_id: str | None = None
+        if existing is None:
+            story_id = self._insert_item(cur, record, now, policy)
+            if story_id is None:
+                # Another poll of this source (a worker whose lease had lapsed) stored
+                # the item after we looked: it is theirs, in the story they chose.
+                existing = self._stored_versions(cur, [item.item_id])[item.item_id]
+            else:
+                report.new += 1
+                report.merged += story_id != item.item_id
         if existing is not None:
-            story_id = existing[1]
-            cur.execute(
-                "UPDATE items SET link = ?, canonical_link = ?, title = ?, summary_html = ?, "
-                "content_html = ?, title_text = ?, summary_text = ?, content_text = ?, "
-                "author = ?, categories = ?, updated = ?, changed_at = ?, content_hash = ? "
-                "WHERE source = ? AND item_key = ?",
-                (*common, now, now, item.content_hash,
-                 item.source, item.key),
-            )
+            if existing.content_hash == item.content_hash:
+                report.unchanged += 1
+                return
+            self._update_item(cur, item, existing, now)
             report.updated += 1
-        else:
-            story_id = self._assign_story(cur, record, published, policy)
-            if story_id != item.item_id:
-                report.merged += 1
-            cur.execute(
-                "INSERT INTO items (item_id, source, item_key, story_id, link, canonical_link, "
-                "title, summary_html, content_html, title_text, summary_text, content_text, "
-                "author, categories, published, updated, first_seen, changed_at, content_hash, "
-                "fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (source, item_key) DO NOTHING",
-                (item.item_id, item.source, item.key, story_id, *common, published, updated,
-                 now, now, item.content_hash, record.fingerprint.to_json()),
-            )
-            for band in record.fingerprint.bands:
-                cur.execute(
-                    "INSERT INTO story_bands (band, item_id, story_id, published) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (band, item_id) DO NOTHING",
-                    (band, item.item_id, story_id, published),
-                )
-            if story_id == item.item_id:
-                cur.execute(
-                    "INSERT INTO stories (story_id, primary_item_id, published, updated) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
-                    (story_id, item.item_id, published, now),
-                )
-            report.new += 1
-        touched.add(story_id)
+            story_id = existing.story_id
+        assert story_id is not None
+        if story_id != item.item_id or existing is not None:
+            touched.add(story_id)  # a story it founded just now was written complete
         report.topics_changed |= self._write_matches(
-            cur, item.item_id, story_id, record.matches, now
+            cur, item.item_id, story_id, record.matches, now, new=existing is None
+        )
+
+    def _insert_item(
+        self, cur: Cursor, record: ItemRecord, now: float, policy: MergePolicy
+    ) -> str | None:
+        """Store a new item in the story it belongs to; return that story's id, or
+        None when a concurrent writer stored the item first (nothing is written then)."""
+        item = record.item
+        published = item.published.timestamp()
+        story_id = self._assign_story(cur, record, published, policy)
+        cur.execute(
+            "INSERT INTO items (item_id, source, item_key, story_id, link, canonical_link, "
+            "title, summary_html, content_html, title_text, summary_text, content_text, "
+            "author, categories, published, updated, first_seen, changed_at, content_hash, "
+            "fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (source, item_key) DO NOTHING RETURNING item_id",
+            (item.item_id, item.source, item.key, story_id, *_item_text(item), published,
+             item.updated.timestamp() if item.updated else None, now, now,
+             item.content_hash, record.fingerprint.to_json()),
+        )
+        if cur.fetchone() is None:
+            return None
+        bands = sorted(set(record.fingerprint.bands))
+        if bands:  # one statement for all of them: a round trip per band adds up on a server
+            cur.execute(
+                "INSERT INTO story_bands (band, item_id, story_id, published) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(bands))
+                + " ON CONFLICT (band, item_id) DO NOTHING",
+                [value for band in bands for value in (band, item.item_id, story_id, published)],
+            )
+        if story_id == item.item_id:  # what `_refresh_story` would make of it
+            updated = max(published, item.updated.timestamp() if item.updated else 0.0)
+            cur.execute(
+                "INSERT INTO stories (story_id, primary_item_id, published, updated) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
+                (story_id, item.item_id, published, updated),
+            )
+        return story_id
+
+    def _update_item(self, cur: Cursor, item: Item, existing: StoredVersion, now: float) -> None:
+        """Edit a stored item in place.
+
+        Its `updated` date is the entry's own when the publisher moved it forward, else
+        the time the edit was seen, so re-reading the same feed gives the same dates.
+        """
+        updated = item.updated.timestamp() if item.updated else None
+        if updated is None or (existing.updated is not None and updated <= existing.updated):
+            updated = now
+        cur.execute(
+            "UPDATE items SET link = ?, canonical_link = ?, title = ?, summary_html = ?, "
+            "content_html = ?, title_text = ?, summary_text = ?, content_text = ?, "
+            "author = ?, categories = ?, updated = ?, changed_at = ?, content_hash = ? "
+            "WHERE item_id = ?",
+            (*_item_text(item), updated, now, item.content_hash, item.item_id),
         )
 
     def _assign_story(
@@ -361,11 +569,9 @@ class SQLStore:
         bands = list(fingerprint.bands)
         if not bands:
             return None
-        self._lock_bands(cur, bands)
-        marks = ", ".join("?" for _ in bands)
         cur.execute(
             f"SELECT DISTINCT b.item_id, b.story_id, i.fingerprint FROM story_bands b "
-            f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks}) "
+            f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(bands)}) "
             "AND b.published >= ? AND b.published <= ?",
             (*bands, published - policy.window_seconds, published + policy.window_seconds),
         )
@@ -383,8 +589,13 @@ class SQLStore:
 
         The story's `updated` is the latest of its copies' own dates (an entry's updated
         date, or the time an edit was seen), so it moves only when a copy arrives or
-        changes, never merely because time passed.
+        changes, never merely because time passed. The story row is locked first, so
+        two workers adding copies to one story at once recompute it one after the other,
+        each from every committed copy.
         """
+        cur.execute("SELECT story_id FROM stories WHERE story_id = ?" + self._lock_sql_suffix(),
+                    (story_id,))
+        cur.fetchall()
         cur.execute(
             "SELECT item_id, source, published, first_seen, updated FROM items "
             "WHERE story_id = ?",
@@ -405,11 +616,14 @@ class SQLStore:
 
     def _write_matches(
         self, cur: Cursor, item_id: str, story_id: str, matches: dict[str, list[TermHit]],
-        now: float,
+        now: float, *, new: bool,
     ) -> set[str]:
-        """Replace an item's matches; return the topics whose feeds change."""
-        cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
-        before = dict(cur.fetchall())
+        """Replace an item's matches (a `new` one has none yet); return the topics whose
+        feeds change."""
+        before: dict[str, str] = {}
+        if not new:
+            cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
+            before = dict(cur.fetchall())
         after = {topic: _hits_json(hits) for topic, hits in matches.items()}
         changed = {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
         for topic in changed:
@@ -425,12 +639,12 @@ class SQLStore:
         return changed | set(after)
 
     def _topics_of_stories(self, cur: Cursor, story_ids: Iterable[str]) -> set[str]:
-        ids = list(story_ids)
         topics: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            cur.execute(f"SELECT DISTINCT topic FROM matches WHERE story_id IN ({marks})", chunk)
+        for chunk in chunks(sorted(story_ids)):
+            cur.execute(
+                f"SELECT DISTINCT topic FROM matches WHERE story_id IN ({marks(chunk)})",
+                tuple(chunk),
+            )
             topics |= {row[0] for row in cur.fetchall()}
         return topics
 
@@ -482,12 +696,14 @@ class SQLStore:
 
     # -- topics and matching history --------------------------------------------------
 
+    @retried
     def topic_versions(self) -> dict[str, tuple[int, str | None]]:
         """topic -> (version, rules hash)."""
         with self.transaction(write=False) as cur:
             cur.execute("SELECT topic, version, rules_hash FROM topic_state")
             return {topic: (version, rules) for topic, version, rules in cur.fetchall()}
 
+    @retried
     def topic_version(self, topic: str) -> int:
         with self.transaction(write=False) as cur:
             cur.execute("SELECT version FROM topic_state WHERE topic = ?", (topic,))
@@ -497,19 +713,21 @@ class SQLStore:
     def items_since(self, since: float, batch: int = 500) -> Iterator[list[StoredItem]]:
         """Stored items first seen at or after `since`, in batches (for re-matching)."""
         last_id = ""
-        while True:
-            with self.transaction(write=False) as cur:
-                cur.execute(
-                    f"SELECT {ITEM_COLUMNS} FROM items WHERE published >= ? AND item_id > ? "
-                    "ORDER BY item_id LIMIT ?",
-                    (since, last_id, batch),
-                )
-                rows = [_stored_item(row) for row in cur.fetchall()]
-            if not rows:
-                return
+        while rows := self._items_after(since, last_id, batch):
             yield rows
             last_id = rows[-1].item_id
 
+    @retried
+    def _items_after(self, since: float, last_id: str, batch: int) -> list[StoredItem]:
+        with self.transaction(write=False) as cur:
+            cur.execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE published >= ? AND item_id > ? "
+                "ORDER BY item_id LIMIT ?",
+                (since, last_id, batch),
+            )
+            return [_stored_item(row) for row in cur.fetchall()]
+
+    @retried
     def replace_topic_matches(
         self,
         topic: str,
@@ -551,6 +769,7 @@ class SQLStore:
             )
         return changes
 
+    @retried
     def drop_topics_except(self, keep: Sequence[str]) -> None:
         """Forget matches of topics no longer configured."""
         with self.transaction() as cur:
@@ -562,6 +781,7 @@ class SQLStore:
 
     # -- reading stories ---------------------------------------------------------------
 
+    @retried
     def topic_stories(self, topic: str, limit: int, offset: int = 0) -> list[StoredStory]:
         """A page of a topic's stories, newest first, each with copies and matched terms."""
         with self.transaction(write=False) as cur:
@@ -575,9 +795,8 @@ class SQLStore:
             if not stories:
                 return []
             ids = [row[0] for row in stories]
-            marks = ", ".join("?" for _ in ids)
             cur.execute(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id IN ({marks}) "
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id IN ({marks(ids)}) "
                 "ORDER BY published, first_seen, item_id",
                 ids,
             )
@@ -586,7 +805,8 @@ class SQLStore:
                 stored = _stored_item(row)
                 items_by_story.setdefault(stored.story_id, []).append(stored)
             cur.execute(
-                f"SELECT story_id, hits FROM matches WHERE topic = ? AND story_id IN ({marks}) "
+                f"SELECT story_id, hits FROM matches WHERE topic = ? "
+                f"AND story_id IN ({marks(ids)}) "
                 "ORDER BY item_id",
                 (topic, *ids),
             )
@@ -606,11 +826,13 @@ class SQLStore:
             result.append(StoredStory(story_id, published, updated, primary, copies, unique_hits))
         return result
 
+    @retried
     def topic_story_count(self, topic: str) -> int:
         with self.transaction(write=False) as cur:
             cur.execute("SELECT COUNT(DISTINCT story_id) FROM matches WHERE topic = ?", (topic,))
             return int(cur.fetchone()[0])
 
+    @retried
     def find_items(self, ref: str) -> list[StoredItem]:
         """Items whose id, story id, link or canonical link is `ref`."""
         from aggregator.urls import canonicalize_url
@@ -624,11 +846,13 @@ class SQLStore:
             )
             return [_stored_item(row) for row in cur.fetchall()]
 
+    @retried
     def item_matches(self, item_id: str) -> dict[str, list[TermHit]]:
         with self.transaction(write=False) as cur:
             cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
             return {topic: _hits_from_json(hits) for topic, hits in cur.fetchall()}
 
+    @retried
     def story_items(self, story_id: str) -> list[StoredItem]:
         with self.transaction(write=False) as cur:
             cur.execute(
@@ -637,6 +861,7 @@ class SQLStore:
             )
             return [_stored_item(row) for row in cur.fetchall()]
 
+    @retried
     def counts(self) -> dict[str, int]:
         with self.transaction(write=False) as cur:
             result = {}
@@ -645,16 +870,16 @@ class SQLStore:
                 result[table] = int(cur.fetchone()[0])
             return result
 
+    @retried
     def purge(self, before: float) -> int:
         """Delete items published before `before` (retention); return how many."""
         with self.transaction() as cur:
             cur.execute("SELECT item_id FROM items WHERE published < ?", (before,))
             ids = [row[0] for row in cur.fetchall()]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk in chunks(ids):
                 for table in ("story_bands", "matches", "items"):
-                    cur.execute(f"DELETE FROM {table} WHERE item_id IN ({marks})", chunk)
+                    cur.execute(f"DELETE FROM {table} WHERE item_id IN ({marks(chunk)})",
+                                tuple(chunk))
             cur.execute(
                 "DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM items)"
             )
@@ -664,6 +889,25 @@ class SQLStore:
         with self.transaction(write=False) as cur:
             cur.execute("SELECT 1")
             cur.fetchone()
+
+
+def _item_text(item: Item) -> tuple[Any, ...]:
+    """The columns an edit of an item may change, in the order the SQL lists them."""
+    return (
+        item.link, item.canonical_link, item.title, item.summary_html, item.content_html,
+        item.title_text, item.summary_text, item.content_text, item.author,
+        json.dumps(item.categories, ensure_ascii=False),
+    )
+
+
+def _merge_keys(records: Iterable[ItemRecord]) -> list[str]:
+    """What story assignment of these new items reads by: their bands and links."""
+    keys: set[str] = set()
+    for record in records:
+        keys.update(record.fingerprint.bands)
+        if record.item.canonical_link:
+            keys.add("link:" + record.item.canonical_link)
+    return sorted(keys)
 
 
 def _status_word(outcome: PollOutcome, report: IngestReport) -> str:

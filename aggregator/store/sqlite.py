@@ -1,8 +1,10 @@
 """The embedded SQLite store: the default, needing no other service.
 
 WAL mode lets the web layer read while a poll writes; writes take the file lock at
-the start of the transaction (BEGIN IMMEDIATE) so two writers queue on the busy
-timeout instead of failing half-way. A connection is opened per thread because
+the start of the transaction (BEGIN IMMEDIATE) so two writers (threads, or worker
+processes sharing the file) queue on the busy timeout instead of failing half-way.
+A database still locked after the busy timeout is a `TransientStoreError`, which
+`retried` tries again with backoff. A connection is opened per thread because
 sqlite3 connections must not be shared across threads.
 """
 
@@ -14,16 +16,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aggregator.store.base import SQLStore, StoreError
+from aggregator.store.base import Cursor, SQLStore, StoreError, TransientStoreError
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_SECONDS = 30.0
+# Page cache per connection. The band index takes inserts at random keys; with SQLite's
+# default 2 MB most of them miss the cache once it outgrows it.
+CACHE_KIB = 64 * 1024
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock; it will pass."""
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
 
 
 class SQLiteStore(SQLStore):
     engine = "sqlite"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS):
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         if str(path) != ":memory:":
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,12 +51,13 @@ class SQLiteStore(SQLStore):
             try:
                 connection = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    timeout=self.busy_timeout,
                 )
-                connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             except sqlite3.Error as error:
                 raise StoreError(f"cannot open SQLite database {self.path}: {error}") from None
             self._local.connection = connection
@@ -59,16 +72,27 @@ class SQLiteStore(SQLStore):
         try:
             cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.OperationalError as error:
+            cursor.close()
+            if _is_locked(error):
+                raise TransientStoreError(f"SQLite database {self.path}: {error}") from None
             raise StoreError(f"SQLite database {self.path} is unavailable: {error}") from None
         try:
             yield cursor
+            connection.commit()
+        except sqlite3.OperationalError as error:
+            connection.rollback()
+            if _is_locked(error):
+                raise TransientStoreError(f"SQLite database {self.path}: {error}") from None
+            raise
         except BaseException:
             connection.rollback()
             raise
-        else:
-            connection.commit()
         finally:
             cursor.close()
+
+    def _table_exists(self, cur: Cursor, name: str) -> bool:
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cur.fetchone() is not None
 
     def close(self) -> None:
         with self._lock:

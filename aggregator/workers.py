@@ -1,0 +1,158 @@
+"""Running `process_document` off the event loop: in a thread, or in worker processes.
+
+Parsing, sanitizing, fingerprinting and matching are CPU-bound Python. In the polling
+process they hold the GIL, so a large cycle (a cold start over a thousand feeds)
+would use one core while the others idle. A pool of worker processes spreads the
+documents over the cores. It starts from a fork server that has imported the
+processing modules once, so workers start in milliseconds and share those pages,
+and it never forks the polling process itself (threads, sockets, database handles).
+
+Small cycles (a scheduler tick that finds a few sources due) stay in a thread: the
+pool starts lazily, the first time a cycle is large enough to gain from it, and then
+serves every later cycle of the process until it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.config import Config, TopicConfig
+from aggregator.documents import ProcessedFeed, process_document
+from aggregator.match import TopicMatcher, compile_topics
+
+log = logging.getLogger("aggregator.workers")
+
+MAX_DEFAULT_WORKERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRules:
+    """What a worker needs to build the topic matcher; `digest` names the version."""
+
+    digest: str
+    topics: tuple[TopicConfig, ...]
+    terms: Mapping[str, list[str]]
+
+    @classmethod
+    def of(cls, config: Config) -> MatchRules:
+        payload = json.dumps(
+            [[topic.model_dump() for topic in config.topics], config.terms], sort_keys=True
+        )
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return cls(digest, tuple(config.topics), dict(config.terms))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentJob:
+    """One fetched document to process, with the store's hashes of its known items."""
+
+    source: str
+    tags: tuple[str, ...]
+    body: bytes
+    url: str
+    content_type: str | None
+    seen_at: datetime
+    known: Mapping[str, str]
+
+
+class WorkerDied(Exception):
+    """A worker process ended while processing (killed, out of memory, a crash in C)."""
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may use, at most MAX_DEFAULT_WORKERS; none on one CPU
+    (a worker would only compete with the polling process)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 0 if (cpus or 1) < 2 else min(cpus or 1, MAX_DEFAULT_WORKERS)
+
+
+class DocumentProcessor:
+    """Processes documents for one pipeline; the process pool is shared by all of them."""
+
+    def __init__(self, config: Config, matcher: TopicMatcher):
+        self.rules = MatchRules.of(config)
+        self.matcher = matcher
+        configured = config.fetch.workers
+        self.workers = default_workers() if configured is None else configured
+
+    async def process(self, job: DocumentJob, *, parallel: bool) -> ProcessedFeed:
+        """Process `job` in a worker process when `parallel` (and workers are configured),
+        else in a thread. Raises what processing raises (FeedParseError, ...)."""
+        if not (parallel and self.workers):
+            return await asyncio.to_thread(run_job_with, self.matcher, job)
+        pool = _shared_pool(self.workers)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, run_job, self.rules,
+                                                                    job)
+        except BrokenProcessPool:
+            _discard_pool(pool)
+            raise WorkerDied("a worker process died while processing the document") from None
+
+
+# -- inside a worker -------------------------------------------------------------------
+
+_matchers: dict[str, TopicMatcher] = {}
+
+
+def run_job(rules: MatchRules, job: DocumentJob) -> ProcessedFeed:
+    """Entry point in a worker process: compile the rules once per version, process."""
+    matcher = _matchers.get(rules.digest)
+    if matcher is None:
+        _matchers.clear()  # a reloaded config replaces the old rules
+        matcher = _matchers[rules.digest] = compile_topics(rules.topics, rules.terms)
+    return run_job_with(matcher, job)
+
+
+def run_job_with(matcher: TopicMatcher, job: DocumentJob) -> ProcessedFeed:
+    return process_document(job.source, job.tags, job.body, job.url, job.content_type,
+                            job.seen_at, matcher, job.known)
+
+
+# -- the shared pool -------------------------------------------------------------------
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _shared_pool(size: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["aggregator.workers"])
+            _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=context), size
+            log.info("started %d document worker processes", size)
+        return _pool
+
+
+def _discard_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+@atexit.register
+def shutdown_pool() -> None:
+    """Stop the worker processes (at exit; tests call it to start from scratch)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

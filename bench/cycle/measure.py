@@ -1,0 +1,77 @@
+"""Wall time, CPU time and peak memory of a process and every process it started.
+
+Linux /proc only. CPU is user + system time summed over the process tree (worker
+processes included). Peak memory is the sum over the tree of each process's own peak
+resident set (VmHWM, reset when the measurement starts): an upper bound of the
+tree's peak, since the processes need not peak at the same moment, and it cannot
+miss a short spike the way sampling would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants."""
+    family, index = [root], 0
+    while index < len(family):
+        for children in Path(f"/proc/{family[index]}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                family += [int(pid) for pid in children.read_text().split()]
+        index += 1
+    return family
+
+
+def cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    return 0.0
+
+
+def peak_rss_bytes(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak(pid: int) -> None:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+@dataclass
+class Measurement:
+    """Use as `with Measurement() as m: ...`; then m.wall, m.cpu, m.peak_rss."""
+
+    root: int = field(default_factory=os.getpid)
+    wall: float = 0.0
+    cpu: float = 0.0
+    peak_rss: int = 0
+    _started: float = 0.0
+    _cpu_before: dict[int, float] = field(default_factory=dict)
+
+    def __enter__(self) -> Measurement:
+        for pid in process_tree(self.root):
+            reset_peak(pid)
+            self._cpu_before[pid] = cpu_seconds(pid)
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.wall = time.perf_counter() - self._started
+        tree = process_tree(self.root)
+        self.cpu = sum(cpu_seconds(pid) - self._cpu_before.get(pid, 0.0) for pid in tree)
+        self.peak_rss = sum(peak_rss_bytes(pid) for pid in tree)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"wall": self.wall, "cpu": self.cpu, "peak_rss_mb": self.peak_rss / 2**20}

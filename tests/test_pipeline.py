@@ -1,0 +1,268 @@
+"""Poll cycles over loopback: URL lifecycle, health, identities, workers and batched writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import aggregator.documents
+from aggregator.pipeline import BatchWriter
+from aggregator.store import MergePolicy, PollOutcome
+from aggregator.store.sqlite import SQLiteStore
+from aggregator.workers import shutdown_pool
+from tests.conftest import run_cli
+from tests.feedserver import FeedServer, Route
+from tests.harness import Entry, Harness, rss
+
+FEED = rss([Entry("a", "Kestrel Bio doses first patient"), Entry("b", "Tessaly files BLA")])
+
+
+def sources_json(harness: Harness) -> dict[str, dict[str, object]]:
+    output = run_cli("sources", "--json", "--config", str(harness.config_path)).stdout
+    return {row["name"]: row for row in json.loads(output)}
+
+
+# -- URL lifecycle --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_permanent_redirect_moves_the_source_and_says_so(
+    feed_server: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    old, new = feed_server.url("/old.xml"), feed_server.url("/new.xml")
+    feed_server.routes["/old.xml"] = Route(status=status, redirect_to=new)
+    feed_server.routes["/new.xml"] = Route(FEED)
+    with Harness(tmp_path, {"Wire": old}) as harness:
+        with caplog.at_level(logging.WARNING, logger="aggregator.poll"):
+            report = harness.cycle()
+        assert report.sources[0].redirected_to == new and report.sources[0].new == 2
+        assert f"source Wire moved permanently: {old} -> {new}" in caplog.text
+        state = harness.state("Wire")
+        assert (state.url, state.current_url, state.redirected_from) == (old, new, old)
+
+        harness.cycle()
+        assert len(feed_server.requests_to("/old.xml")) == 1  # asked at its new address
+        assert feed_server.requests_to("/new.xml")[-1].status == 304
+        health = sources_json(harness)["Wire"]
+        assert (health["url"], health["redirected_from"]) == (new, old)
+    table = run_cli("sources", "--config", str(harness.config_path),
+                    env={"COLUMNS": "400"}).stdout
+    assert f"moved from {old}" in table
+
+
+def test_a_temporary_redirect_keeps_the_configured_url(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feed_server.routes["/old.xml"] = Route(status=302, redirect_to=feed_server.url("/new.xml"))
+    feed_server.routes["/new.xml"] = Route(FEED)
+    with Harness(tmp_path, {"Wire": feed_server.url("/old.xml")}) as harness:
+        harness.cycle()
+        state = harness.state("Wire")
+        assert state.current_url == feed_server.url("/old.xml") and state.redirected_from is None
+
+
+def test_gone_disables_the_source(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.routes["/gone.xml"] = Route(b"removed", status=410, content_type="text/plain")
+    feed_server.routes["/live.xml"] = Route(FEED)
+    sources = {"Gone": feed_server.url("/gone.xml"), "Live": feed_server.url("/live.xml")}
+    with Harness(tmp_path, sources) as harness:
+        first = {r.source: r for r in harness.cycle().sources}
+        assert first["Gone"].status == "gone" and first["Live"].status == "new"
+        state = harness.state("Gone")
+        assert not state.enabled
+        assert state.disabled_reason == "410 Gone: the publisher removed this feed"
+
+        second = {r.source: r for r in harness.cycle().sources}
+        assert second["Gone"].error == "disabled: 410 Gone: the publisher removed this feed"
+        assert len(feed_server.requests_to("/gone.xml")) == 1
+        health = sources_json(harness)["Gone"]
+        assert health["enabled"] is False and health["last_status"] == "gone"
+
+
+def test_an_html_page_is_reported_with_the_feed_it_advertises(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feed_server.routes["/news"] = Route(
+        b"<html><head><link rel='alternate' type='application/atom+xml' title='News' "
+        b"href='/news/feed.atom'><link rel='stylesheet' href='/s.css'></head></html>",
+        content_type="text/html")
+    harness = Harness(tmp_path, {"Site": feed_server.url("/news")})
+    harness.store.close()
+    output = run_cli("poll", "--config", str(harness.config_path)).stdout
+    assert (f"Site: error: HTML page, not a feed; it advertises feeds: "
+            f"{feed_server.url('/news/feed.atom')}") in output
+
+
+# -- health -------------------------------------------------------------------------------
+
+def test_health_is_stored_per_source(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.routes["/good.xml"] = Route(FEED)
+    feed_server.routes["/bad.xml"] = Route(b"oops", status=500, content_type="text/plain")
+    sources = {"Good": feed_server.url("/good.xml"), "Bad": feed_server.url("/bad.xml")}
+    with Harness(tmp_path, sources) as harness:
+        before = time.time()
+        harness.cycle()
+        harness.cycle()
+        good, bad = harness.state("Good"), harness.state("Bad")
+        health = sources_json(harness)
+    assert good.last_attempt and good.last_attempt >= before
+    assert good.last_success == good.last_attempt and good.last_status == "unchanged"
+    assert good.last_http_status == 304 and good.consecutive_failures == 0
+    assert good.items_last_7_days == 2 and good.fetch_count == 2
+    assert good.mean_fetch_seconds is not None and 0 < good.mean_fetch_seconds < 5
+    assert bad.last_success is None and bad.last_status == "error"
+    assert bad.consecutive_failures == 2 and bad.last_error == "HTTP 500 Internal Server Error"
+    assert bad.last_http_status == 500
+    fields = {"name", "url", "enabled", "last_attempt", "last_success", "last_status",
+              "last_http_status", "consecutive_failures", "last_error", "items_last_7_days",
+              "mean_fetch_ms", "next_poll"}
+    assert fields <= set(health["Good"])
+    assert health["Good"]["items_last_7_days"] == 2 and health["Good"]["mean_fetch_ms"] > 0
+    assert health["Bad"]["consecutive_failures"] == 2 and health["Bad"]["last_success"] == "-"
+    assert health["Bad"]["last_error"] == "HTTP 500 Internal Server Error"
+
+
+# -- identities and dates -----------------------------------------------------------------
+
+def test_entries_without_dates_guids_or_links_get_stable_ids_and_first_seen_dates(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    dated = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    entries = [
+        Entry("guid-only", "Has a GUID but no date"),
+        Entry(None, "Has only a link", dated, link="https://wire.example/n/1?utm_source=rss"),
+        Entry(None, "Has neither GUID nor link", dated),
+        Entry(None, None, summary="Nothing but a description of a new CAR-T trial."),
+        Entry("future", "Dated next year", datetime.now(UTC) + timedelta(days=365)),
+    ]
+    feed_server.routes["/feed.xml"] = route = Route(rss(entries))
+    url = feed_server.url("/feed.xml")
+    with Harness(tmp_path / "one", {"Wire": url}) as one:
+        one.cycle()
+        first = {item["item_key"]: item for item in one.items("Wire")}
+        route.body = rss([Entry("new", "A later story", dated), *entries])
+        time.sleep(0.01)
+        one.cycle()
+        second = {item["item_key"]: item for item in one.items("Wire")}
+    assert set(first) == {"guid:guid-only", "link:https://wire.example/n/1", "guid:future",
+                          f"hash:{first_hash(first, 'Has neither GUID nor link')}",
+                          f"hash:{first_hash(first, 'Nothing but a description')}"}
+    assert set(second) == set(first) | {"guid:new"}
+    for key, item in first.items():
+        assert second[key]["item_id"] == item["item_id"]  # stable across polls
+        assert second[key]["published"] == item["published"]  # first seen, not last seen
+    undated = [first["guid:guid-only"], first["guid:future"],
+               first[f"hash:{first_hash(first, 'Nothing but a description')}"]]
+    assert all(item["published"] == item["first_seen"] for item in undated)
+    assert first["link:https://wire.example/n/1"]["published"] == dated.timestamp()
+    assert first[f"hash:{first_hash(first, 'Nothing but a description')}"]["title"] == (
+        "Nothing but a description of a new CAR-T trial.")
+
+    with Harness(tmp_path / "two", {"Wire": url}) as two:  # another store, same ids
+        two.cycle()
+        assert {i["item_key"]: i["item_id"] for i in two.items("Wire")} == {
+            key: item["item_id"] for key, item in second.items()}
+
+
+def first_hash(items: dict[str, dict[str, object]], title_start: str) -> str:
+    return next(key for key, item in items.items()
+                if str(item["title"]).startswith(title_start)).removeprefix("hash:")
+
+
+# -- processing -----------------------------------------------------------------------------
+
+def wire_feeds(server: FeedServer, count: int) -> dict[str, str]:
+    now = datetime.now(UTC)
+    sources = {}
+    for index in range(count):
+        entries = [Entry(f"w{index}-{k}", f"Wire {index} story {k} on CAR-T in lupus",
+                         now - timedelta(hours=k), summary=f"Text {index} {k} of a release.")
+                   for k in range(5)]
+        server.routes[f"/w{index}.xml"] = Route(rss(entries))
+        sources[f"Wire {index}"] = server.url(f"/w{index}.xml")
+    return sources
+
+
+def stored_state(harness: Harness) -> list[tuple[object, ...]]:
+    with harness.store.transaction(write=False) as cur:
+        cur.execute("SELECT i.item_id, i.story_id, i.title, i.summary_html, i.fingerprint, "
+                    "m.topic, m.hits FROM items i LEFT JOIN matches m ON m.item_id = i.item_id "
+                    "ORDER BY i.item_id, m.topic")
+        return [tuple(row) for row in cur.fetchall()]
+
+
+def test_worker_processes_store_what_the_polling_process_stores(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    sources = wire_feeds(feed_server, 10)  # enough sources for a cycle to use workers
+    try:
+        with Harness(tmp_path / "workers", sources, fetch={"workers": 2}) as pooled:
+            report = pooled.cycle()
+            assert report.count("new") == 10 and report.total("new") == 50
+            in_workers = stored_state(pooled)
+    finally:
+        shutdown_pool()
+    with Harness(tmp_path / "thread", sources, fetch={"workers": 0}) as threaded:
+        threaded.cycle()
+        assert stored_state(threaded) == in_workers
+    assert any(row[5] == "car-t-lupus" for row in in_workers)
+
+
+def test_unchanged_entries_are_not_processed_again(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [Entry(f"e{k}", f"Story {k}", datetime(2026, 3, 1, k, tzinfo=UTC))
+               for k in range(6)]
+    feed_server.routes["/feed.xml"] = route = Route(rss(entries))
+    fingerprinted: list[str] = []
+    original = aggregator.documents.fingerprint_item
+
+    def counting(item: aggregator.documents.Item) -> object:
+        fingerprinted.append(item.key)
+        return original(item)
+
+    monkeypatch.setattr(aggregator.documents, "fingerprint_item", counting)
+    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
+        harness.cycle()
+        assert len(fingerprinted) == 6
+        fingerprinted.clear()
+        edited = Entry("e2", "Story 2, corrected", entries[2].published)
+        route.body = rss([Entry("e6", "Story 6"), *entries[:2], edited, *entries[3:]])
+        report = harness.cycle().sources[0]
+    assert sorted(fingerprinted) == ["guid:e2", "guid:e6"]
+    assert (report.status, report.new, report.updated, report.entries) == ("new", 1, 1, 7)
+
+
+class PoisonedStore(SQLiteStore):
+    """A store that cannot write one source's poll (as a bug or a constraint would)."""
+
+    def _write_source(self, cur, outcome, report):  # type: ignore[no-untyped-def]
+        if outcome.source == "Poison":
+            raise ValueError("cannot store this poll")
+        super()._write_source(cur, outcome, report)
+
+
+def test_one_unwritable_poll_does_not_sink_its_batch(tmp_path: Path) -> None:
+    store = PoisonedStore(tmp_path / "store.db")
+    store.migrate()
+    names = ["One", "Poison", "Two"]
+    store.sync_sources([(name, f"http://127.0.0.1/{name}") for name in names])
+
+    async def write_all() -> list[object]:
+        async with BatchWriter(store, MergePolicy()) as writer:
+            return await asyncio.gather(*(
+                writer.write(PollOutcome(name, time.time(), "not_modified", 0.1, time.time()))
+                for name in names), return_exceptions=True)
+
+    one, poison, two = asyncio.run(write_all())
+    assert isinstance(poison, ValueError)
+    assert not isinstance(one, Exception) and not isinstance(two, Exception)
+    states = {state.name: state for state in store.source_states()}
+    assert states["One"].last_status == "unchanged" and states["Two"].fetch_count == 1
+    assert states["Poison"].fetch_count == 0
+    store.close()

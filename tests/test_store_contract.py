@@ -1,0 +1,195 @@
+"""The store contract, on both engines: every test here runs on SQLite and PostgreSQL.
+
+The engine-neutral tests of `test_store.py` are imported so they run here on both
+engines too; the ones below add what several processes sharing one store rely on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.dedupe import fingerprint
+from aggregator.models import TermHit
+from aggregator.store import MergePolicy, SQLStore, StoreError, open_store
+from aggregator.store import base as store_base
+from aggregator.store.base import load_migrations
+from aggregator.store.sqlite import SQLiteStore
+from tests.test_store import (  # noqa: F401 (collected here, on both engines)
+    make_item,
+    outcome,
+    record,
+    test_failures_counted_and_reset,
+    test_item_stored_once_per_source_and_updated_in_place,
+    test_leases_keep_two_workers_apart,
+    test_permanent_redirect_and_gone,
+    test_purge_removes_old_items,
+    test_topic_version_changes_only_with_the_topic,
+)
+
+POLICY = MergePolicy()
+RELEASE = ("Nuvexa Bio doses first patient with allogeneic CAR-T NVX-201 in lupus",
+           "Nuvexa Bio today announced that the first patient has been dosed in its phase 1 "
+           "study of NVX-201, an allogeneic CAR-T cell therapy, in refractory systemic lupus.")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SQLStore]:
+    s = open_store(store_url)
+    s.sync_sources([("Wire", "https://wire.example/feed"), ("Other", "https://other.example/f")])
+    yield s
+    s.close()
+
+
+def rows(store: SQLStore, table: str) -> int:
+    with store.transaction(write=False) as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {table}")
+        return int(cur.fetchone()[0])
+
+
+def test_migrations_are_versioned_and_run_once(store_url: str) -> None:
+    latest = max(version for version, _ in load_migrations())
+    assert latest >= 2
+    first = open_store(store_url, migrate=False)
+    assert first.schema_version() == 0
+    assert first.migrate() == latest
+    second = open_store(store_url)  # a second process starting later: nothing to do
+    assert second.schema_version() == latest
+    with second.transaction(write=False) as cur:
+        cur.execute("SELECT version FROM schema_version ORDER BY version")
+        assert [row[0] for row in cur.fetchall()] == list(range(1, latest + 1))
+    first.close()
+    second.close()
+
+
+def test_repeating_a_poll_never_adds_a_row(store: SQLStore) -> None:
+    items = [record(make_item("Wire", f"guid:{n}", title), {"t": [TermHit("x", "title")]})
+             for n, title in enumerate(["Alpha trial starts in lupus patients",
+                                        "Beta company raises money for new plant",
+                                        "Gamma drug approved for psoriasis in Europe"])]
+    reports = [store.record_poll(outcome("Wire", items), POLICY) for _ in range(3)]
+    assert [(r.new, r.unchanged) for r in reports] == [(3, 0), (0, 3), (0, 3)]
+    bands = sum(len(set(r.fingerprint.bands)) for r in items)
+    assert (rows(store, "items"), rows(store, "stories"), rows(store, "matches"),
+            rows(store, "story_bands")) == (3, 3, 3, bands)
+    assert store.topic_version("t") == 1  # the repeats changed nothing a reader sees
+
+
+def test_copies_on_two_sources_are_one_story(store: SQLStore) -> None:
+    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
+    other = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
+                      published=wire.published + timedelta(hours=1))
+    store.record_poll(outcome("Wire", [record(wire, {"t": [TermHit("CAR-T", "title")]})]),
+                      POLICY)
+    report = store.record_poll(
+        outcome("Other", [record(other, {"t": [TermHit("lupus", "summary")]})]), POLICY)
+    assert (report.new, report.merged) == (1, 1)
+    assert rows(store, "stories") == 1
+    [story] = store.topic_stories("t", 10)
+    assert story.story_id == wire.item_id and story.primary.source == "Wire"
+    assert [copy.source for copy in story.copies] == ["Other"]
+    assert [hit.term for hit in story.hits] == ["CAR-T", "lupus"]
+    preferred = MergePolicy(source_preference=("Other",))
+    edited = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1] + " More.",
+                       published=other.published)
+    store.record_poll(outcome("Other", [record(edited)]), preferred)
+    assert store.topic_stories("t", 10)[0].primary.source == "Other"
+
+
+def test_an_edit_takes_the_publishers_updated_date(store: SQLStore) -> None:
+    """Re-reading the same feed revision gives the same dates, in any process."""
+    published = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    first = make_item("Wire", "guid:1", "Orbital gets IND clearance", published=published)
+    first.updated = published
+    store.record_poll(outcome("Wire", [record(first, {"t": []})]), POLICY)
+    edited = make_item("Wire", "guid:1", "Orbital gets IND clearance (corrected)",
+                       published=published)
+    edited.updated = published + timedelta(hours=3)
+    store.record_poll(outcome("Wire", [record(edited, {"t": []})]), POLICY)
+    [story] = store.topic_stories("t", 10)
+    assert story.primary.updated == story.updated == edited.updated.timestamp()
+    # An edit whose entry date did not move is dated when it was seen.
+    silent = make_item("Wire", "guid:1", "Orbital gets IND clearance (again)", published=published)
+    silent.updated = edited.updated
+    before = time.time()
+    store.record_poll(outcome("Wire", [record(silent, {"t": []})]), POLICY)
+    assert store.topic_stories("t", 10)[0].primary.updated >= before
+
+
+def test_claims_cover_thousands_of_sources_and_leases_renew(store: SQLStore) -> None:
+    names = [f"feed-{n:04d}" for n in range(1200)]
+    store.sync_sources([(name, f"https://example.org/{name}") for name in names])
+    now = time.time()
+    first = store.claim_due_sources("a", now, 30, names, 1000)
+    rest = store.claim_due_sources("b", now, 30, names, 1000)
+    assert len(first) == 1000 and len(rest) == 200 and not set(first) & set(rest)
+    assert store.claim_due_sources("c", now + 29, 30, names, 1000) == []
+    assert store.renew_leases("a", now + 90) == 1000
+    taken_over = store.claim_due_sources("c", now + 31, 30, names, 2000)
+    assert sorted(taken_over) == sorted(rest)  # a's renewed leases still hold
+    store.release_leases("a")
+    assert len(store.claim_due_sources("c", now + 32, 30, names, 2000)) == 1200
+
+
+def test_purge_leaves_no_orphan_bands_or_stories(store: SQLStore) -> None:
+    old = make_item("Wire", "guid:old", RELEASE[0], RELEASE[1],
+                    published=datetime(2020, 1, 1, tzinfo=UTC))
+    new = make_item("Other", "guid:new", "Gamma drug approved for psoriasis in Europe")
+    store.record_poll(outcome("Wire", [record(old)]), POLICY)
+    store.record_poll(outcome("Other", [record(new)]), POLICY)
+    assert store.purge(datetime(2021, 1, 1, tzinfo=UTC).timestamp()) == 1
+    with store.transaction(write=False) as cur:
+        cur.execute("SELECT COUNT(*) FROM story_bands WHERE item_id = ?", (old.item_id,))
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT story_id FROM stories")
+        assert [row[0] for row in cur.fetchall()] == [new.item_id]
+    assert rows(store, "story_bands") == len(set(fingerprint(new.title_text,
+                                                             new.summary_text).bands))
+
+
+# -- a locked SQLite file (PostgreSQL's lost connections: test_postgres.py) ---------------
+
+
+@pytest.fixture
+def locker(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process's connection to the store file, able to hold its write lock."""
+    open_store(f"sqlite:///{tmp_path}/store.db").close()
+    connection = sqlite3.connect(tmp_path / "store.db", isolation_level=None,
+                                 check_same_thread=False)
+    yield connection
+    connection.close()
+
+
+def test_sqlite_retries_a_locked_database_with_backoff(
+    tmp_path: Path, locker: sqlite3.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "store.db", busy_timeout=0.05)
+    store.sync_sources([("Wire", "https://wire.example/feed")])
+    locker.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.6, locker.commit).start()
+    started = time.monotonic()
+    report = store.record_poll(outcome("Wire", [record(make_item("Wire", "guid:1", "A"))]),
+                               POLICY)
+    assert report.new == 1 and time.monotonic() - started >= 0.5
+    assert "failed, retrying" in caplog.text and "database is locked" in caplog.text
+    store.close()
+
+
+def test_sqlite_locked_for_too_long_is_a_store_error_not_a_crash(
+    tmp_path: Path, locker: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_base, "RETRY_SECONDS", 0.5)
+    store = SQLiteStore(tmp_path / "store.db", busy_timeout=0.05)
+    locker.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match="database is locked .*still failing after"):
+        store.sync_sources([("Wire", "https://wire.example/feed")])
+    locker.commit()
+    store.sync_sources([("Wire", "https://wire.example/feed")])
+    assert store.source_state("Wire") is not None
+    store.close()
