@@ -4,12 +4,26 @@ Output is a pure function of the page: no clock reads, so the same stored entrie
 always render to the same bytes, which is what lets the web layer hand out strong
 ETags. Entry ids are story ids (`urn:uuid:`), fixed when a story is first seen.
 
-Atom and RSS are written element by element with lxml rather than through a feed
-library, because validity is in the details a library decides for us: every link
-needs its `rel` and `type` (feedgen 1.0 drops them on entry links, which turns
-"also on" links into duplicate alternates), an Atom feed needs a feed-level author
-unless every entry has one, the RSS channel `<link>` must be the human page (not the
-feed), and RSS 2.0's default namespace may hold only the elements it defines.
+Atom and RSS are built with feedgen (`FeedGenerator`/`FeedEntry`, its `dc` extension
+for `dc:creator`). Every date feedgen would otherwise default to `now()` (feed
+`updated`, which is also RSS `lastBuildDate`, and each entry's `updated`) is set from
+the page. feedgen 1.0 gets a few details wrong, so its output gets a small, explicit
+lxml pass afterwards (`_fix_atom`, `_fix_rss`) instead of a hand-written document:
+
+- `FeedEntry.atom_entry` shadows its loop variable, so every entry `<link>` loses its
+  `rel`, `type` and `title`: "also on" links would become duplicate alternates. We put
+  back the attributes of the links we gave it.
+- The RSS channel `<link>` is the href of the *last* link given to `FeedGenerator.link`
+  whatever its `rel`, so the page link (`html_url`) is always added last.
+- RSS output carries only the first `atom:link rel="self"`; RFC 5005 paging links are
+  added after it.
+- Dates come out as `isoformat()` (`+00:00`) and `%z` (`+0000`); they are normalised to
+  the `Z` and `GMT` forms this module has always published.
+- RSS dates go through `feedgen.util.formatRFC2822`, which switches the process-wide
+  locale to "C" and back; concurrent calls can leave the process in the wrong locale,
+  so RSS serialisation holds a lock.
+- Atom needs a feed-level author unless every entry has one (set explicitly); RSS
+  `<author>` must be an e-mail address, so names go into `dc:creator`.
 """
 
 from __future__ import annotations
@@ -17,9 +31,12 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from feedgen.entry import FeedEntry as FeedgenEntry
+from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from aggregator import __version__
@@ -101,107 +118,151 @@ def _xml(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-def _child(parent: etree._Element, tag: str, text: str | None = None,
-           **attributes: str) -> etree._Element:
-    element = etree.SubElement(parent, tag, {k: _xml(v) for k, v in attributes.items()})
-    if text is not None:
-        element.text = _xml(text)
-    return element
-
-
 def _paging(page: FeedPage) -> list[tuple[str, str]]:
     urls = (page.first_url, page.next_url, page.prev_url)
     return [(rel, url) for rel, url in zip(_PAGING_RELS, urls, strict=True) if url]
+
+
+def _text(value: str, fallback: str = "") -> str:
+    """`value` without what XML cannot carry; feedgen refuses an empty title or id."""
+    return _xml(value) or fallback
+
+
+# feedgen builds with lxml; its output is parsed back (our own bytes, so no entities,
+# no network) for the fixes listed in the module docstring, then serialised as before.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+# See the module docstring: feedgen.util.formatRFC2822 flips the process locale.
+_RSS_LOCK = threading.Lock()
 
 
 def _serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _generator(page: FeedPage) -> FeedGenerator:
+    """The feed-level fields both formats share; every date set, none left to now()."""
+    fg = FeedGenerator()
+    fg.title(_text(page.title, page.slug))
+    fg.language(LANGUAGE)
+    fg.updated(_utc(page.updated))  # also RSS lastBuildDate
+    return fg
+
+
+def _normalise_dates(root: etree._Element, tags: tuple[str, ...], old: str, new: str) -> None:
+    for tag in tags:
+        for element in root.iter(tag):
+            if element.text and element.text.endswith(old):
+                element.text = element.text[: -len(old)] + new
+
+
 # -- Atom 1.0 (RFC 4287, paging per RFC 5005) -----------------------------------------
 
 
 def render_atom(page: FeedPage) -> bytes:
-    a = f"{{{ATOM_NS}}}"
-    feed = etree.Element(f"{a}feed", nsmap={None: ATOM_NS})
-    feed.set(XML_LANG, LANGUAGE)
-    _child(feed, f"{a}id", page.alternates.get("atom", page.self_url))
-    _child(feed, f"{a}title", page.title)
+    fg = _generator(page)
+    fg.id(_text(page.alternates.get("atom", page.self_url)))
     if page.description:
-        _child(feed, f"{a}subtitle", page.description)
-    _child(feed, f"{a}updated", rfc3339(page.updated))
+        fg.subtitle(_text(page.description))
     # RFC 4287 4.1.1: a feed needs an author unless every entry has one; entries
     # without an author inherit this one.
-    author = _child(feed, f"{a}author")
-    _child(author, f"{a}name", GENERATOR)
-    _child(feed, f"{a}link", rel="self", type=media_type("atom"), href=page.self_url)
-    _child(feed, f"{a}link", rel="alternate", type="text/html", href=page.html_url)
+    fg.author(name=GENERATOR)
+    fg.link(rel="self", type=media_type("atom"), href=_xml(page.self_url))
+    fg.link(rel="alternate", type="text/html", href=_xml(page.html_url))
     for fmt, url in page.alternates.items():
         if fmt != "atom":
-            _child(feed, f"{a}link", rel="alternate", type=media_type(fmt), href=url)
+            fg.link(rel="alternate", type=media_type(fmt), href=_xml(url))
     for rel, url in _paging(page):
-        _child(feed, f"{a}link", rel=rel, type=media_type("atom"), href=url)
-    _child(feed, f"{a}generator", GENERATOR, uri=GENERATOR_URI, version=__version__)
-    for entry in page.entries:
-        _atom_entry(feed, entry)
-    return _serialize(feed)
+        fg.link(rel=rel, type=media_type("atom"), href=_xml(url))
+    fg.generator(GENERATOR, version=__version__, uri=GENERATOR_URI)
+    entries = [_atom_entry(entry) for entry in page.entries]
+    for fe in entries:
+        fg.add_entry(fe, order="append")
+    root = etree.fromstring(fg.atom_str(), _PARSER)
+    _fix_atom(root, entries)
+    return _serialize(root)
 
 
-def _atom_entry(feed: etree._Element, entry: FeedEntry) -> None:
-    a = f"{{{ATOM_NS}}}"
-    element = _child(feed, f"{a}entry")
-    _child(element, f"{a}id", entry_urn(entry.entry_id))
-    _child(element, f"{a}title", entry.title)
-    _child(element, f"{a}updated", rfc3339(entry.updated))
-    _child(element, f"{a}published", rfc3339(entry.published))
+def _atom_entry(entry: FeedEntry) -> FeedgenEntry:
+    fe = FeedgenEntry()
+    fe.id(entry_urn(entry.entry_id))
+    fe.title(_text(entry.title, "(untitled)"))
+    fe.updated(_utc(entry.updated))
+    fe.published(_utc(entry.published))
     if entry.author:
-        _child(_child(element, f"{a}author"), f"{a}name", entry.author)
+        fe.author(name=_xml(entry.author))
     if entry.link:
-        _child(element, f"{a}link", rel="alternate", type="text/html", href=entry.link)
+        fe.link(rel="alternate", type="text/html", href=_xml(entry.link))
     related = {copy.link: copy.source for copy in entry.also_on
                if copy.link and copy.link != entry.link}
     for href, source in related.items():
-        _child(element, f"{a}link", rel="related", type="text/html", title=source, href=href)
+        fe.link(rel="related", type="text/html", title=_xml(source), href=_xml(href))
     for term in entry.categories:
-        _child(element, f"{a}category", term=term)
+        fe.category(term=_xml(term))
     if entry.summary_html and entry.content_html:
-        _child(element, f"{a}summary", entry.summary_html, type="html")
-    _child(element, f"{a}content", entry_body_html(entry), type="html")
+        fe.summary(_xml(entry.summary_html), type="html")
+    fe.content(_xml(entry_body_html(entry)), type="html")
+    return fe
+
+
+def _fix_atom(root: etree._Element, entries: list[FeedgenEntry]) -> None:
+    a = f"{{{ATOM_NS}}}"
+    # feedgen 1.0 FeedEntry.atom_entry drops rel/type/title/hreflang/length on entry
+    # links (its loop variable is rebound to the new element); restore them from the
+    # link data feedgen kept, in the order it wrote the links.
+    for element, fe in zip(root.iterfind(f"{a}entry"), entries, strict=True):
+        for link, data in zip(element.iterfind(f"{a}link"), fe.link() or [], strict=True):
+            for name in ("rel", "type", "hreflang", "title", "length"):
+                if data.get(name):
+                    link.set(name, data[name])
+    # isoformat() writes +00:00; RFC 3339 UTC as this feed has always written it.
+    _normalise_dates(root, (f"{a}updated", f"{a}published"), "+00:00", "Z")
 
 
 # -- RSS 2.0 (https://www.rssboard.org/rss-specification) -----------------------------
 
 
 def render_rss(page: FeedPage) -> bytes:
-    rss = etree.Element("rss", nsmap={"atom": ATOM_NS, "content": CONTENT_NS, "dc": DC_NS})
-    rss.set("version", "2.0")
-    channel = _child(rss, "channel")
-    _child(channel, "title", page.title)
-    _child(channel, "link", page.html_url)
-    _child(channel, "description", page.description or page.title)
-    _child(channel, f"{{{ATOM_NS}}}link", rel="self", type=media_type("rss"),
-           href=page.self_url)
-    for rel, url in _paging(page):
-        _child(channel, f"{{{ATOM_NS}}}link", rel=rel, type=media_type("rss"), href=url)
-    _child(channel, "language", LANGUAGE)
-    _child(channel, "lastBuildDate", rfc822(page.updated))
-    _child(channel, "generator", f"{GENERATOR} {__version__}")
-    _child(channel, "docs", "https://www.rssboard.org/rss-specification")
+    fg = _generator(page)
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.description(_text(page.description or page.title, page.slug))
+    fg.link(rel="self", type=media_type("rss"), href=_xml(page.self_url))
+    # feedgen makes the channel <link> the last link given, whatever its rel: the page.
+    fg.link(rel="alternate", type="text/html", href=_xml(page.html_url))
+    fg.generator(f"{GENERATOR} {__version__}")
+    fg.docs("https://www.rssboard.org/rss-specification")
     for entry in page.entries:
-        item = _child(channel, "item")
-        _child(item, "title", entry.title)
+        fe = fg.add_entry(order="append")
+        fe.title(_text(entry.title, "(untitled)"))
         if entry.link:
-            _child(item, "link", entry.link)
-        body = entry_body_html(entry)
-        _child(item, "description", entry.summary_html or body)
-        _child(item, f"{{{CONTENT_NS}}}encoded", body)
-        _child(item, "guid", entry_urn(entry.entry_id), isPermaLink="false")
-        _child(item, "pubDate", rfc822(entry.published))
+            fe.link(href=_xml(entry.link))
+        body = _xml(entry_body_html(entry))
+        fe.content(body)  # content:encoded
+        fe.description(_xml(entry.summary_html) or body)
+        fe.guid(entry_urn(entry.entry_id), permalink=False)
+        fe.pubDate(_utc(entry.published))
         if entry.author:  # RSS <author> must be an e-mail address; Dublin Core takes a name
-            _child(item, f"{{{DC_NS}}}creator", entry.author)
+            fe.dc.dc_creator(_xml(entry.author))
         for term in entry.categories:
-            _child(item, "category", term)
-    return _serialize(rss)
+            fe.category(term=_xml(term))
+    with _RSS_LOCK:
+        document = fg.rss_str()
+    root = etree.fromstring(document, _PARSER)
+    _fix_rss(root, page)
+    return _serialize(root)
+
+
+def _fix_rss(root: etree._Element, page: FeedPage) -> None:
+    # feedgen writes only the first rel="self" atom:link; RFC 5005 paging goes after it.
+    self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
+    for rel, url in reversed(_paging(page)):
+        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", rel=rel,
+                                        type=media_type("rss"), href=_xml(url)))
+    # formatRFC2822 writes %z (+0000); RFC 822's GMT, as this feed has always written it.
+    _normalise_dates(root, ("lastBuildDate", "pubDate"), " +0000", " GMT")
 
 
 # -- JSON Feed 1.1 (https://jsonfeed.org/version/1.1) ---------------------------------
