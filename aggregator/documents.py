@@ -5,22 +5,31 @@ CPU-heavy half of a poll, so it lives apart from the pipeline's I/O and imports
 nothing of it: `aggregator.workers` runs it in worker processes that never load
 httpx or a database driver.
 
-Entries whose identity and content hash the store already holds (`known`) are
-dropped right after normalizing: fingerprinting and matching them again would only
-tell the store what it knows. A feed where three of sixty entries are new costs three
-fingerprints, not sixty.
+A wire's feed changes by a few entries between polls, so work is skipped for the
+entries that did not change, at two levels:
+
+* `seen`: digests of raw entries processed in an earlier poll (by this process),
+  with the item key each gave. An entry whose digest is there is not normalized
+  again: normalizing is a pure function of the raw entry, so it would give the
+  same item.
+* `known`: the content hashes the store holds for this source's item keys. An entry
+  normalized to a known hash is not fingerprinted, matched or written: that would
+  only tell the store what it knows.
+
+A feed where three of sixty entries are new costs three fingerprints, not sixty.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aggregator.dedupe import fingerprint_item
 from aggregator.match import MatchDocument, TopicMatcher
-from aggregator.models import Item, TermHit
-from aggregator.normalize import normalize_feed
+from aggregator.models import Item, RawEntry, TermHit
+from aggregator.normalize import normalize_entry
 from aggregator.parse import parse_feed
 from aggregator.store.records import ItemRecord
 
@@ -32,8 +41,14 @@ class ProcessedFeed:
     items: list[ItemRecord]
     problem: str | None
     ttl_minutes: int | None
-    entries: int = 0  # entries in the document, unchanged ones included
+    entries: int = 0  # distinct items in the document, unchanged ones included
     published: list[float] = field(default_factory=list)  # the entries' own dates, for pacing
+    keys: dict[bytes, str] = field(default_factory=dict)  # entry digest -> item key
+
+
+def entry_digest(entry: RawEntry) -> bytes:
+    """A digest of everything normalizing reads from a raw entry."""
+    return hashlib.blake2b(repr(entry).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def match_document(item: Item, source_tags: Sequence[str]) -> MatchDocument:
@@ -61,26 +76,39 @@ def process_document(
     seen_at: datetime,
     matcher: TopicMatcher,
     known: Mapping[str, str] | None = None,
+    seen: Mapping[bytes, str] | None = None,
 ) -> ProcessedFeed:
-    """Parse, normalize, fingerprint and match one document; `known` maps the item keys
-    the store holds for this source to their content hashes."""
+    """Parse, normalize, fingerprint and match one document; see the module docstring
+    for `known` (item key -> content hash) and `seen` (entry digest -> item key)."""
     feed = parse_feed(body, url, content_type)
-    items = normalize_feed(source, feed, seen_at)
-    known = known or {}
+    known, seen = known or {}, seen or {}
+    keys: dict[bytes, str] = {}
+    claimed: set[str] = set()  # entries sharing a key: the first one is the item
+    changed: list[Item] = []
+    for entry in feed.entries:
+        digest = entry_digest(entry)
+        key = seen.get(digest)
+        if key is None:
+            item = normalize_entry(source, entry, seen_at)
+            key = item.key
+            if key not in claimed and known.get(key) != item.content_hash:
+                changed.append(item)
+        keys[digest] = key
+        claimed.add(key)
     records = [
         ItemRecord(
             item=item,
             fingerprint=fingerprint_item(item),
             matches=matched_hits(matcher, match_document(item, source_tags)),
         )
-        for item in items
-        if known.get(item.key) != item.content_hash
+        for item in changed
     ]
     dates = [entry.published or entry.updated for entry in feed.entries]
     return ProcessedFeed(
         items=records,
         problem=feed.problem,
         ttl_minutes=feed.ttl_minutes,
-        entries=len(items),
+        entries=len(claimed),
         published=[when.timestamp() for when in dates if when is not None],
+        keys=keys,
     )

@@ -6,11 +6,10 @@ processing in `aggregator.documents`, in worker processes when the cycle is larg
 and gives the outcomes to the store. A source that fails in any stage is recorded as
 failed on that source; the others carry on.
 
-Each source's poll is written all or nothing, but not in a transaction of its own:
-a writer task commits whatever outcomes are waiting in one transaction, so a cycle
-over a thousand sources costs tens of commits, not a thousand. At most
-`fetch.concurrency` sources are between "fetch started" and "written" at any time,
-which bounds the memory a cycle holds however many sources it polls.
+Outcomes are written in batches (`aggregator.writes`), each source's poll still all
+or nothing. At most `fetch.concurrency` sources are between "fetch started" and
+"written" at any time, which bounds the memory a cycle holds however many sources it
+polls.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 
 from aggregator import metrics
 from aggregator.config import Config, SourceConfig
@@ -33,25 +31,15 @@ from aggregator.match import MatchDocument, TopicMatcher, compile_topics
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit
 from aggregator.parse import FeedParseError
 from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
-from aggregator.store import (
-    IngestReport,
-    MergePolicy,
-    PollOutcome,
-    SourceState,
-    SQLStore,
-    StoreError,
-)
+from aggregator.store import MergePolicy, PollOutcome, SourceState, SQLStore, StoreError
 from aggregator.workers import DocumentJob, DocumentProcessor, WorkerDied
+from aggregator.writes import BatchWriter, in_store_thread
 
 log = logging.getLogger("aggregator.poll")
 
 # A cycle over at least this many sources processes documents in worker processes;
 # fewer (a scheduler tick, `aggregator poll --source X`) are not worth starting them.
 PARALLEL_MIN_SOURCES = 8
-# Most poll outcomes one store transaction takes.
-WRITE_BATCH = 100
-
-
 @dataclass(slots=True)
 class SourceReport:
     """What one source's poll did; one line of `aggregator poll`."""
@@ -101,82 +89,6 @@ def merge_policy(config: Config) -> MergePolicy:
     )
 
 
-class BatchWriter:
-    """Writes poll outcomes to the store from one thread, all waiting ones per transaction.
-
-    Use as `async with BatchWriter(store, policy) as writer: await writer.write(outcome)`.
-    If a batch fails for one outcome's sake (a bug, a constraint), its outcomes are
-    written one by one so the others still land; a `StoreError` (the database is
-    unreachable) fails the whole batch at once rather than once per source.
-    """
-
-    def __init__(self, store: SQLStore, policy: MergePolicy, batch: int = WRITE_BATCH):
-        self.store = store
-        self.policy = policy
-        self.batch = batch
-        self._waiting: list[tuple[PollOutcome, asyncio.Future[IngestReport]]] = []
-        self._wakeup = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> BatchWriter:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        assert self._task is not None
-        self._closing = True
-        self._wakeup.set()
-        if kind is not None:
-            self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            if kind is None:
-                raise
-
-    async def write(self, outcome: PollOutcome) -> IngestReport:
-        future: asyncio.Future[IngestReport] = asyncio.get_running_loop().create_future()
-        self._waiting.append((outcome, future))
-        self._wakeup.set()
-        return await future
-
-    async def _run(self) -> None:
-        try:
-            while not (self._closing and not self._waiting):
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._waiting:
-                    batch = self._waiting[: self.batch]
-                    del self._waiting[: self.batch]
-                    await self._write(batch)
-        finally:
-            for _, future in self._waiting:
-                if not future.done():
-                    future.set_exception(StoreError("the cycle ended before this poll was written"))
-
-    async def _write(self, batch: list[tuple[PollOutcome, asyncio.Future[IngestReport]]]) -> None:
-        outcomes = [outcome for outcome, _ in batch]
-        try:
-            reports = await asyncio.to_thread(self.store.record_polls, outcomes, self.policy)
-        except StoreError as error:
-            for _, future in batch:
-                future.set_exception(error)
-            return
-        except Exception as error:
-            if len(batch) == 1:
-                batch[0][1].set_exception(error)
-                return
-            for single in batch:
-                await self._write([single])
-            return
-        for (_, future), report in zip(batch, reports, strict=True):
-            future.set_result(report)
-
-
 class Pipeline:
     """Runs poll cycles for one config against one store."""
 
@@ -187,6 +99,8 @@ class Pipeline:
         self.policy = merge_policy(config)
         self.processor = DocumentProcessor(config, self.matcher)
         self._sources = {source.name: source for source in config.sources}
+        # Per source, the entries of its last stored document: digest -> item key.
+        self._entry_keys: dict[str, dict[bytes, str]] = {}
 
     def prepare(self) -> dict[str, int]:
         """Register sources and re-match history for topics whose rules changed.
@@ -212,7 +126,7 @@ class Pipeline:
         wanted = list(names) if names is not None else self.enabled_sources()
         states = {
             state.name: state
-            for state in await asyncio.to_thread(self.store.source_states, wanted)
+            for state in await in_store_thread("read", self.store.source_states, wanted)
         }
         report = CycleReport()
         parallel = len(wanted) >= PARALLEL_MIN_SOURCES
@@ -273,6 +187,8 @@ class Pipeline:
             outcome.problem = processed.problem
         self._schedule(outcome, source, state, result, processed)
         stored = await writer.write(outcome)
+        if processed is not None:
+            self._entry_keys[source.name] = processed.keys
         report = SourceReport(
             source=source.name,
             status=_report_status(outcome, stored.new, stored.updated),
@@ -295,11 +211,11 @@ class Pipeline:
         self, source: SourceConfig, result: FetchResult, attempted: datetime, parallel: bool
     ) -> ProcessedFeed:
         assert result.body is not None
-        known = await asyncio.to_thread(self.store.item_hashes, source.name)
+        known = await in_store_thread("read", self.store.item_hashes, source.name)
         job = DocumentJob(
             source=source.name, tags=tuple(source.tags), body=result.body,
             url=result.final_url or result.url, content_type=result.content_type,
-            seen_at=attempted, known=known,
+            seen_at=attempted, known=known, seen=self._entry_keys.get(source.name, {}),
         )
         return await self.processor.process(job, parallel=parallel)
 

@@ -3,9 +3,9 @@
 Parsing, sanitizing, fingerprinting and matching are CPU-bound Python. In the polling
 process they hold the GIL, so a large cycle (a cold start over a thousand feeds)
 would use one core while the others idle. A pool of worker processes spreads the
-documents over the cores. It starts from a fork server that has imported the
-processing modules once, so workers start in milliseconds and share those pages,
-and it never forks the polling process itself (threads, sockets, database handles).
+documents over the cores. Workers are spawned (fresh interpreters importing only the
+processing modules), never forked from the polling process with its threads, sockets
+and database handles; starting them costs about a second, once per process.
 
 Small cycles (a scheduler tick that finds a few sources due) stay in a thread: the
 pool starts lazily, the first time a cycle is large enough to gain from it, and then
@@ -56,7 +56,8 @@ class MatchRules:
 
 @dataclass(frozen=True, slots=True)
 class DocumentJob:
-    """One fetched document to process, with the store's hashes of its known items."""
+    """One fetched document to process, with what is known of its entries already
+    (see aggregator.documents: `known` from the store, `seen` from earlier polls)."""
 
     source: str
     tags: tuple[str, ...]
@@ -65,6 +66,7 @@ class DocumentJob:
     content_type: str | None
     seen_at: datetime
     known: Mapping[str, str]
+    seen: Mapping[bytes, str]
 
 
 class WorkerDied(Exception):
@@ -117,7 +119,7 @@ def run_job(rules: MatchRules, job: DocumentJob) -> ProcessedFeed:
 
 def run_job_with(matcher: TopicMatcher, job: DocumentJob) -> ProcessedFeed:
     return process_document(job.source, job.tags, job.body, job.url, job.content_type,
-                            job.seen_at, matcher, job.known)
+                            job.seen_at, matcher, job.known, job.seen)
 
 
 # -- the shared pool -------------------------------------------------------------------
@@ -133,8 +135,7 @@ def _shared_pool(size: int) -> ProcessPoolExecutor:
         if _pool is None or _pool_size != size:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["aggregator.workers"])
+            context = multiprocessing.get_context("spawn")
             _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=context), size
             log.info("started %d document worker processes", size)
         return _pool

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 import aggregator.documents
-from aggregator.pipeline import BatchWriter
+from aggregator.dedupe import Fingerprint
+from aggregator.models import Item, RawEntry
+from aggregator.pipeline import Pipeline
 from aggregator.store import MergePolicy, PollOutcome
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.workers import shutdown_pool
+from aggregator.writes import BatchWriter
 from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, Harness, rss
@@ -219,23 +222,55 @@ def test_unchanged_entries_are_not_processed_again(
     entries = [Entry(f"e{k}", f"Story {k}", datetime(2026, 3, 1, k, tzinfo=UTC))
                for k in range(6)]
     feed_server.routes["/feed.xml"] = route = Route(rss(entries))
+    normalized: list[str | None] = []
     fingerprinted: list[str] = []
-    original = aggregator.documents.fingerprint_item
+    normalize, fingerprint = (aggregator.documents.normalize_entry,
+                              aggregator.documents.fingerprint_item)
 
-    def counting(item: aggregator.documents.Item) -> object:
+    def counting_normalize(source: str, entry: RawEntry, seen_at: datetime) -> Item:
+        normalized.append(entry.guid)
+        return normalize(source, entry, seen_at)
+
+    def counting_fingerprint(item: Item) -> Fingerprint:
         fingerprinted.append(item.key)
-        return original(item)
+        return fingerprint(item)
 
-    monkeypatch.setattr(aggregator.documents, "fingerprint_item", counting)
-    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
+    monkeypatch.setattr(aggregator.documents, "normalize_entry", counting_normalize)
+    monkeypatch.setattr(aggregator.documents, "fingerprint_item", counting_fingerprint)
+    url = feed_server.url("/feed.xml")
+    with Harness(tmp_path / "one", {"Wire": url}) as harness:
         harness.cycle()
-        assert len(fingerprinted) == 6
+        assert len(normalized) == len(fingerprinted) == 6
+        normalized.clear()
         fingerprinted.clear()
         edited = Entry("e2", "Story 2, corrected", entries[2].published)
-        route.body = rss([Entry("e6", "Story 6"), *entries[:2], edited, *entries[3:]])
+        route.body = changed = rss([Entry("e6", "Story 6"), *entries[:2], edited, *entries[3:]])
         report = harness.cycle().sources[0]
-    assert sorted(fingerprinted) == ["guid:e2", "guid:e6"]
-    assert (report.status, report.new, report.updated, report.entries) == ("new", 1, 1, 7)
+        assert sorted(normalized) == ["e2", "e6"] and sorted(fingerprinted) == [
+            "guid:e2", "guid:e6"]
+        assert (report.status, report.new, report.updated, report.entries) == ("new", 1, 1, 7)
+    normalized.clear()
+    fingerprinted.clear()
+    with Harness(tmp_path / "two", {"Wire": url}) as restarted:  # a new process: store hashes
+        route.body = rss(entries)
+        restarted.cycle()
+        route.body = changed
+        restarted.pipeline = Pipeline(restarted.config, restarted.store)
+        restarted.cycle()
+    assert len(normalized) == 6 + 7 and sorted(fingerprinted[6:]) == ["guid:e2", "guid:e6"]
+
+
+def test_a_repeated_key_keeps_the_first_entry_when_only_a_later_one_changes(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    first, second = Entry("dup", "The first entry"), Entry("dup", "The second entry")
+    feed_server.routes["/feed.xml"] = route = Route(rss([first, second]))
+    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
+        harness.cycle()
+        route.body = rss([first, Entry("dup", "The second entry, edited")])
+        report = harness.cycle().sources[0]
+        assert [item["title"] for item in harness.items("Wire")] == ["The first entry"]
+    assert (report.status, report.entries) == ("unchanged", 1)
 
 
 class PoisonedStore(SQLiteStore):
