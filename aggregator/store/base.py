@@ -223,6 +223,9 @@ class SQLStore:
 
     @retried
     def schema_version(self) -> int:
+        return self._schema_version()
+
+    def _schema_version(self) -> int:
         with self.transaction(write=False) as cur:
             if not self._table_exists(cur, "schema_version"):
                 return 0
@@ -237,10 +240,14 @@ class SQLStore:
     def migrate(self) -> int:
         """Apply every migration not applied yet, in one transaction; return the version.
 
-        The migration lock is taken before anything else, even creating the version
-        table, so processes starting together against an empty database queue up
-        instead of racing to create the same tables.
+        Every process calls this as it starts, so an up-to-date schema costs one read
+        and no lock. Otherwise the migration lock is taken before anything else, even
+        creating the version table, so processes starting together against an empty
+        database queue up instead of racing to create the same tables.
         """
+        current = self._schema_version()
+        if current >= max(version for version, _ in load_migrations()):
+            return current
         with self.transaction() as cur:
             self._lock_migrations(cur)
             cur.execute(
