@@ -356,25 +356,24 @@ class _Document:
         if is_link and context.link is None:
             context.link = context.guid
 
+    def _typed_text(self, element: Any, default: str) -> tuple[str, str]:
+        """An element's text and MIME type; RSS text that looks like HTML is HTML, as
+        feedparser decides."""
+        mime = _content_type(_attrs(element), default)
+        text = _text(element)
+        if not self.is_atom and mime == "text/plain" and _looks_like_html(text):
+            mime = "text/html"
+        return _fix(text), mime
+
     def _summary(self, element: Any, entry: _Context, default: str) -> None:
         if entry.summary is not None and "content" not in entry.seen:
             raise _Decline  # feedparser would file a second summary as content
         entry.once("summary")
-        mime = _content_type(_attrs(element), default)
-        text = _text(element)
-        if not self.is_atom and mime == "text/plain" and _looks_like_html(text):
-            mime = "text/html"
-        entry.summary = _fix(text)
-        entry.summary_type = mime
+        entry.summary, entry.summary_type = self._typed_text(element, default)
 
     def _content(self, element: Any, entry: _Context, default: str) -> None:
         entry.once("content")
-        mime = _content_type(_attrs(element), default)
-        text = _text(element)
-        if not self.is_atom and mime == "text/plain" and _looks_like_html(text):
-            mime = "text/html"
-        entry.content = _fix(text)
-        entry.content_type = mime
+        entry.content, entry.content_type = self._typed_text(element, default)
         if entry.summary is None:  # feedparser copies content to a missing summary
             entry.summary = entry.content
             entry.summary_type = None
