@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 COMPANIES = [
     "Nuvexa Bio", "Orbital Pharma", "Helixor Therapeutics", "Cardient Medical", "Lumora Health",
@@ -176,8 +176,8 @@ class _Words:
         while size < target_bytes:
             count = rng.randint(2, 4)
             if not paragraphs:  # the lead: what this release, and only this one, says
-                text = " ".join([self.fill(rng.choice(pool), company, drug)]
-                                + [self.sentence() for _ in range(count)])
+                text = " ".join([self.sentence() for _ in range(count)]
+                                + [self.fill(rng.choice(pool), company, drug)])
             else:
                 text = " ".join(self.fill(rng.choice(pool), company, drug) if rng.random() < 0.5
                                 else self.sentence() for _ in range(count))
