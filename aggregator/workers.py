@@ -5,7 +5,9 @@ process they hold the GIL, so a large cycle (a cold start over a thousand feeds)
 would use one core while the others idle. A pool of worker processes spreads the
 documents over the cores. Workers are spawned (fresh interpreters importing only the
 processing modules), never forked from the polling process with its threads, sockets
-and database handles; starting them costs about a second, once per process.
+and database handles; starting them costs about a second, once per process. A worker
+exits on its own when the polling process is gone, even after a SIGKILL, so a crashed
+or killed service never leaves orphans behind.
 
 Small cycles (a scheduler tick that finds a few sources due) stay in a thread: the
 pool starts lazily, the first time a cycle is large enough to gain from it, and then
@@ -20,6 +22,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Mapping
@@ -122,6 +125,21 @@ def run_job_with(matcher: TopicMatcher, job: DocumentJob) -> ProcessedFeed:
                             job.seen_at, matcher, job.known, job.seen)
 
 
+def exit_with_parent() -> None:
+    """Run in each worker as it starts: exit as soon as the process that started it is
+    gone. A pool's workers otherwise wait forever on their task queue once the polling
+    process is killed (SIGKILL runs no cleanup), each holding its memory."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 # -- the shared pool -------------------------------------------------------------------
 
 _pool: ProcessPoolExecutor | None = None
@@ -136,7 +154,9 @@ def _shared_pool(size: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("spawn")
-            _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=context), size
+            _pool = ProcessPoolExecutor(max_workers=size, mp_context=context,
+                                        initializer=exit_with_parent)
+            _pool_size = size
             log.info("started %d document worker processes", size)
         return _pool
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,6 +218,45 @@ def test_worker_processes_store_what_the_polling_process_stores(
         threaded.cycle()
         assert stored_state(threaded) == in_workers
     assert any(row[5] == "car-t-lupus" for row in in_workers)
+
+
+POOL_THEN_WAIT = """
+import os, sys, time
+from aggregator.workers import _shared_pool
+pool = _shared_pool(2)
+list(pool.map(abs, [-1, -2, -3, -4]))  # the workers have started and taken work
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(60)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie waiting for init to reap it is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_document_workers_exit_when_the_polling_process_is_killed() -> None:
+    polling = subprocess.Popen([sys.executable, "-c", POOL_THEN_WAIT], stdout=subprocess.PIPE,
+                               text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert polling.stdout is not None
+        workers = [int(pid) for pid in polling.stdout.readline().split()]
+        assert len(workers) == 2 and all(_running(pid) for pid in workers)
+    finally:
+        polling.kill()  # SIGKILL: no atexit, no pool shutdown
+        polling.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in workers if _running(pid)]
+    for pid in orphans:  # leave the machine clean even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans
 
 
 def test_unchanged_entries_are_not_processed_again(
