@@ -1,12 +1,14 @@
 """Writing poll outcomes to the store: one thread, several sources per transaction.
 
-A cycle over a thousand sources must not cost a thousand commits (each one a WAL
-write, and a round trip on PostgreSQL), so `BatchWriter` commits whatever outcomes are
-waiting in one transaction (`SQLStore.record_polls`); each source's poll is still all
-or nothing. The pipeline's store calls run on two threads, one writing and one
-reading (`in_store_thread`): a polling process holds two database connections and
-their page caches, not one per thread of asyncio's default pool, and a read a poll
-needs before processing never waits behind a batch being written.
+A cycle over a thousand sources on SQLite must not cost a thousand commits, so
+`BatchWriter` commits whatever outcomes are waiting, up to the store's `write_batch`,
+in one transaction (`SQLStore.record_polls`); each source's poll is still all or
+nothing. PostgreSQL takes one source per transaction (see `PostgresStore`).
+
+The pipeline's store calls run on two threads, one writing and one reading
+(`in_store_thread`): a polling process holds two database connections and their page
+caches, not one per thread of asyncio's default pool, and a read a poll needs before
+processing never waits behind a batch being written.
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ from aggregator.store import IngestReport, MergePolicy, PollOutcome, SQLStore, S
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-# Most poll outcomes one store transaction takes.
-WRITE_BATCH = 100
 
 _threads = {
     "read": ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read"),
@@ -49,10 +48,10 @@ class BatchWriter:
     unreachable) fails the whole batch at once rather than once per source.
     """
 
-    def __init__(self, store: SQLStore, policy: MergePolicy, batch: int = WRITE_BATCH):
+    def __init__(self, store: SQLStore, policy: MergePolicy, batch: int | None = None):
         self.store = store
         self.policy = policy
-        self.batch = batch
+        self.batch = batch or store.write_batch
         self._waiting: list[tuple[PollOutcome, asyncio.Future[IngestReport]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,18 +62,26 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
+@contextmanager
+def postgres_schema(server: str) -> Iterator[str]:
     """A URL whose connections work in a fresh schema of their own, dropped afterwards."""
     import psycopg
 
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
+    with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in postgres_server else "?"
-    yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    with postgres_schema(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

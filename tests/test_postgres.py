@@ -25,8 +25,9 @@ from aggregator.config import load_config
 from aggregator.models import TermHit
 from aggregator.store import IngestReport, MergePolicy, StoreError, open_store
 from aggregator.store import base as store_base
+from aggregator.store.base import TransientStoreError
 from aggregator.store.postgres import MAX_BAND_LOCKS, PostgresStore, band_lock_key
-from tests.conftest import run_cli, write_config
+from tests.conftest import postgres_schema, run_cli, write_config
 from tests.tcpproxy import TCPProxy
 from tests.test_store import make_item, outcome, record
 from tests.test_store_contract import RELEASE, rows
@@ -200,7 +201,7 @@ def test_many_workers_storing_copies_at_once_never_split_a_story(postgres_url: s
         items += [record(make_item(source, f"own:{round_}:{k}",
                                    f"{source} market note {round_}-{k} on rates and bonds",
                                    f"Unrelated market commentary number {k} from {source}."))
-                  for k in range(n % 3 * 2)]  # 0, 2 or 4 more new items
+                  for k in range(n % 3 * 4)]  # 0, 4 or 8 more new items
         lock_keys.append(len({band_lock_key(key) for key in store_base._merge_keys(items)}))
         barrier.wait(10)
         stores[n].record_poll(outcome(source, items), POLICY)
@@ -222,7 +223,7 @@ def test_many_workers_storing_copies_at_once_never_split_a_story(postgres_url: s
                         "(SELECT 1 FROM items i WHERE i.story_id = s.story_id)")
             assert cur.fetchone()[0] == 0  # and every story has items
             cur.execute("SELECT COUNT(*) FROM items")
-            assert cur.fetchone()[0] == len(releases) * (len(stores) + 2 * 2 + 2 * 4)
+            assert cur.fetchone()[0] == len(releases) * (len(stores) + 2 * 4 + 2 * 8)
     finally:
         for store in stores:
             store.close()
@@ -355,3 +356,24 @@ def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> 
     assert unreachable.stderr.splitlines()[-1].startswith(
         "store error: PostgreSQL at postgresql://aggregator:***@127.0.0.1:9/nowhere: ")
     assert "secret" not in unreachable.stderr and "Traceback" not in unreachable.stderr
+
+
+def test_merge_locks_of_separate_schemas_never_wait_for_each_other(postgres_server: str) -> None:
+    # More bands than MAX_BAND_LOCKS: each store takes its merge lock exclusively.
+    bands = [f"{n % 32}:{n:012x}" for n in range(MAX_BAND_LOCKS + 1)]
+    with postgres_schema(postgres_server) as url_a, postgres_schema(postgres_server) as url_b:
+        stores = [open_store(url) for url in (url_a, url_b, url_a)]
+        a, b, a_again = stores  # type: ignore[misc]
+        try:
+            with a.transaction() as held:
+                a._lock_bands(held, bands)
+                with b.transaction() as other:  # another deployment: goes straight through
+                    other.execute("SET LOCAL lock_timeout = '2s'")
+                    b._lock_bands(other, bands)
+                with (pytest.raises(TransientStoreError, match="lock timeout"),
+                      a_again.transaction() as same):  # the same deployment: waits
+                    same.execute("SET LOCAL lock_timeout = '200ms'")
+                    a_again._lock_bands(same, bands)
+        finally:
+            for store in stores:
+                store.close()

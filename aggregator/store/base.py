@@ -187,6 +187,10 @@ class SQLStore:
     """The storage interface; subclasses provide `transaction()` and engine specifics."""
 
     engine = "sql"
+    # Most source polls one `record_polls` transaction takes (aggregator.writes batches
+    # them): on SQLite a commit is a WAL write, and every writer queues on one file lock
+    # anyway, so a cycle commits once per hundred sources.
+    write_batch = 100
 
     # -- engine hooks ---------------------------------------------------------------
 
