@@ -68,6 +68,47 @@ def test_migrations_are_versioned_and_run_once(store_url: str) -> None:
     second.close()
 
 
+# The layout migrations 1-2 made, before 0003 (story_bands' covering key, the link index).
+SCHEMA_V2 = [
+    "CREATE TABLE story_bands_v2 (band TEXT NOT NULL, item_id TEXT NOT NULL, "
+    "story_id TEXT NOT NULL, published DOUBLE PRECISION NOT NULL, PRIMARY KEY (band, item_id))",
+    "INSERT INTO story_bands_v2 SELECT b.band, b.item_id, i.story_id, b.published "
+    "FROM story_bands b JOIN items i ON i.item_id = b.item_id",
+    "DROP TABLE story_bands",
+    "ALTER TABLE story_bands_v2 RENAME TO story_bands",
+    "CREATE INDEX story_bands_band_published ON story_bands (band, published)",
+    "CREATE INDEX story_bands_item ON story_bands (item_id)",
+    "DROP INDEX items_canonical_link_published",
+    "CREATE INDEX items_canonical_link ON items (canonical_link)",
+    "DELETE FROM schema_version WHERE version >= 3",
+]
+
+
+def test_a_store_of_an_earlier_schema_keeps_its_bands_and_merges_after_migrating(
+    store_url: str,
+) -> None:
+    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
+    other = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
+                      published=wire.published + timedelta(hours=1))
+    old = open_store(store_url)
+    old.record_poll(outcome("Wire", [record(wire)]), POLICY)
+    bands = rows(old, "story_bands")
+    with old.transaction() as cur:  # back to the layout of the release before
+        for statement in SCHEMA_V2:
+            cur.execute(statement)
+    assert old.schema_version() == 2
+    old.close()
+    upgraded = open_store(store_url)
+    try:
+        assert upgraded.schema_version() == load_migrations()[-1][0] >= 3
+        assert rows(upgraded, "story_bands") == bands > 0
+        report = upgraded.record_poll(outcome("Other", [record(other)]), POLICY)
+        assert (report.new, report.merged) == (1, 1)  # found through the migrated bands
+        assert rows(upgraded, "stories") == 1
+    finally:
+        upgraded.close()
+
+
 def test_repeating_a_poll_never_adds_a_row(store: SQLStore) -> None:
     items = [record(make_item("Wire", f"guid:{n}", title), {"t": [TermHit("x", "title")]})
              for n, title in enumerate(["Alpha trial starts in lupus patients",

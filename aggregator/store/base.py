@@ -518,10 +518,10 @@ class SQLStore:
         bands = sorted(set(record.fingerprint.bands))
         if bands:  # one statement for all of them: a round trip per band adds up on a server
             cur.execute(
-                "INSERT INTO story_bands (band, item_id, story_id, published) VALUES "
-                + ", ".join(["(?, ?, ?, ?)"] * len(bands))
-                + " ON CONFLICT (band, item_id) DO NOTHING",
-                [value for band in bands for value in (band, item.item_id, story_id, published)],
+                "INSERT INTO story_bands (band, published, item_id) VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(bands))
+                + " ON CONFLICT DO NOTHING",
+                [value for band in bands for value in (band, published, item.item_id)],
             )
         if story_id == item.item_id:  # what `_refresh_story` would make of it
             updated = max(published, item.updated.timestamp() if item.updated else 0.0)
@@ -581,7 +581,7 @@ class SQLStore:
         if not bands:
             return None
         cur.execute(
-            f"SELECT DISTINCT b.item_id, b.story_id, i.fingerprint FROM story_bands b "
+            f"SELECT DISTINCT b.item_id, i.story_id, i.fingerprint FROM story_bands b "
             f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(bands)}) "
             "AND b.published >= ? AND b.published <= ?",
             (*bands, published - policy.window_seconds, published + policy.window_seconds),
