@@ -91,6 +91,12 @@ class PostgresStore(SQLStore):
         self.pool = ConnectionPool(
             url, min_size=POOL_MIN, max_size=pool_max, timeout=timeout, open=False,
             check=ConnectionPool.check_connection, name="aggregator",
+            # No server-side prepared statements: after five runs psycopg would prepare
+            # a statement and PostgreSQL may switch it to a generic plan, which for the
+            # band lookup on tables without statistics scanned every band (0.25 s per
+            # lookup seen in bench_workers). Unprepared statements are planned with
+            # their values every time, and also pass through PgBouncer's transaction mode.
+            kwargs={"prepare_threshold": None},
         )
         self.pool.open(wait=False)
 
