@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import ROOT, run_cli, write_config
-from tests.feedserver import FeedServer, Route
+from tests.feedserver import FeedServer
 from tests.liveserver import LiveServer, demo_config, free_port, serve
-from tests.xssfeeds import atom_feed, load_vectors, rss_feed, topics_toml
+from tests.xssfeeds import load_vectors, serve_hostile_feeds, topics_toml
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -132,14 +132,8 @@ def test_demo_page_is_readable_on_a_phone(browser: Browser, demo: LiveServer) ->
 def test_page_built_from_hostile_feeds_runs_nothing(browser: Browser, tmp_path: Path) -> None:
     vectors = load_vectors()
     with FeedServer() as feeds:
-        feeds.routes["/x.rss"] = Route(rss_feed(vectors))
-        feeds.routes["/x.atom"] = Route(atom_feed(vectors, len(vectors) + 1),
-                                        content_type="application/atom+xml")
-        config = write_config(
-            tmp_path / "config.toml",
-            {"XSS RSS": feeds.url("/x.rss"), "XSS Atom": feeds.url("/x.atom")},
-            topics=topics_toml(2 * len(vectors) + 3),
-        )
+        config = write_config(tmp_path / "config.toml", serve_hostile_feeds(feeds, vectors),
+                              topics=topics_toml(2 * len(vectors) + 3))
         run_cli("poll", "--config", str(config))
     with serve(config) as live:
         opened = visit(browser, live, DESKTOP)

@@ -12,9 +12,9 @@ from lxml import etree, html
 
 from tests.conftest import run_cli, write_config
 from tests.feedcheck import A, feed_problems, text_problems
-from tests.feedserver import FeedServer, Route
+from tests.feedserver import FeedServer
 from tests.liveserver import LiveServer, serve
-from tests.xssfeeds import atom_feed, load_vectors, rss_feed, topics_toml
+from tests.xssfeeds import load_vectors, serve_hostile_feeds, topics_toml
 
 VECTORS = load_vectors()
 ENTRIES = 2 * len(VECTORS) + 3  # plus relative-link entries and an XHTML one
@@ -27,12 +27,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     port of the feed server (the base of the RSS feed's relative links)."""
     tmp = tmp_path_factory.mktemp("xss")
     with FeedServer() as feeds:
-        feeds.routes["/xss/feed.rss"] = Route(rss_feed(VECTORS))
-        feeds.routes["/xss/feed.atom"] = Route(atom_feed(VECTORS, len(VECTORS) + 1),
-                                               content_type="application/atom+xml")
         config = write_config(
-            tmp / "config.toml",
-            {"XSS RSS": feeds.url("/xss/feed.rss"), "XSS Atom": feeds.url("/xss/feed.atom")},
+            tmp / "config.toml", serve_hostile_feeds(feeds, VECTORS),
             topics=topics_toml(ENTRIES), extra="[publish]\nmax_page_size = 500",
         )
         output = run_cli("poll", "--config", str(config)).stdout

@@ -18,6 +18,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from tests.feedserver import FeedServer, Route
+
 VECTORS_FILE = Path(__file__).resolve().parent / "fixtures" / "xss" / "vectors.toml"
 GROUP_WORDS = ["alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
                "india", "juliett"]
@@ -137,3 +139,12 @@ def topics_toml(entries: int) -> str:
         parts.append(f'[[topics]]\nslug = "{word}"\ntitle = "Group {word}"\n'
                      f'include = ["{word}"]\n')
     return "\n".join(parts)
+
+
+def serve_hostile_feeds(feeds: FeedServer, vectors: list[Vector]) -> dict[str, str]:
+    """Serve every vector as an RSS and an Atom feed on `feeds`; the sources to poll.
+    The RSS feed's relative links resolve against its own URL, under /xss/."""
+    feeds.routes["/xss/feed.rss"] = Route(rss_feed(vectors))
+    feeds.routes["/xss/feed.atom"] = Route(atom_feed(vectors, len(vectors) + 1),
+                                           content_type="application/atom+xml")
+    return {"XSS RSS": feeds.url("/xss/feed.rss"), "XSS Atom": feeds.url("/xss/feed.atom")}
