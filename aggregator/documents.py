@@ -93,8 +93,9 @@ def process_document(
             key = item.key
             if key not in claimed and known.get(key) != item.content_hash:
                 changed.append(item)
-        keys[digest] = key
-        claimed.add(key)
+        if key not in claimed:  # a later entry with a taken key is not the item: if it
+            keys[digest] = key  # is alone next time, it must be normalized and written
+            claimed.add(key)
     records = [
         ItemRecord(
             item=item,

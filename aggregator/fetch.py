@@ -11,12 +11,14 @@ never disturbs the rest of the cycle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import ssl
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -89,18 +91,37 @@ class Fetcher:
     async def __aexit__(self, *exc_info: object) -> None:
         await asyncio.gather(*(client.aclose() for client in self._clients))
 
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Hold a fetch slot for `url`: one of its host's (http and https), then a global one.
+
+        The host's slot comes first: a source queued behind its busy host must not hold a
+        global slot that other hosts' sources could use meanwhile. A caller may hold the
+        slot past the fetch, until the document is processed and stored, which bounds
+        the documents held in memory to the global limit (see `fetch_in_slot`).
+        """
+        parts = urlsplit(url)
+        if parts.scheme.lower() in ("http", "https"):
+            async with self._per_host[parts.hostname or ""], self._global:
+                yield
+        else:
+            async with self._global:
+                yield
+
     async def fetch(self, request: FetchRequest) -> FetchResult:
-        """Fetch one source; every outcome, including every error, is a FetchResult."""
+        """Fetch one source in a slot of its own; every outcome, including every error, is
+        a FetchResult."""
+        async with self.slot(request.url):
+            return await self.fetch_in_slot(request)
+
+    async def fetch_in_slot(self, request: FetchRequest) -> FetchResult:
+        """`fetch`, for a caller that holds `slot(request.url)`."""
         started = time.perf_counter()
         scheme = urlsplit(request.url).scheme.lower()
         if scheme == "file":
             result = self._fetch_file(request)
         elif scheme in ("http", "https"):
-            host = urlsplit(request.url).hostname or ""
-            # The host's slot first: a source queued behind its busy host must not hold
-            # one of the global slots that other hosts' sources could use meanwhile.
-            async with self._per_host[host], self._global:
-                result = await self._fetch_http_with_deadline(request)
+            result = await self._fetch_http_with_deadline(request)
         else:
             result = _error(request, f"unsupported URL scheme {scheme!r}")
         result.elapsed = time.perf_counter() - started

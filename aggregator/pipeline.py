@@ -40,6 +40,8 @@ log = logging.getLogger("aggregator.poll")
 # A cycle over at least this many sources processes documents in worker processes;
 # fewer (a scheduler tick, `aggregator poll --source X`) are not worth starting them.
 PARALLEL_MIN_SOURCES = 8
+
+
 @dataclass(slots=True)
 class SourceReport:
     """What one source's poll did; one line of `aggregator poll`."""
@@ -130,7 +132,6 @@ class Pipeline:
         }
         report = CycleReport()
         parallel = len(wanted) >= PARALLEL_MIN_SOURCES
-        in_flight = asyncio.Semaphore(self.config.fetch.concurrency)
         async with Fetcher(self.config.fetch) as fetcher, \
                 BatchWriter(self.store, self.policy) as writer:
 
@@ -142,7 +143,9 @@ class Pipeline:
                         error=f"disabled: {state.disabled_reason}" if state else "unknown source",
                     )
                 else:
-                    async with in_flight:
+                    # Held until the poll is written: at most `fetch.concurrency` documents
+                    # are between fetched and stored at any time.
+                    async with fetcher.slot(state.current_url):
                         source_report = await self.poll_source(
                             fetcher, writer, self._sources[name], state, parallel=parallel
                         )
@@ -161,9 +164,10 @@ class Pipeline:
         self, fetcher: Fetcher, writer: BatchWriter, source: SourceConfig, state: SourceState,
         *, parallel: bool = False,
     ) -> SourceReport:
-        """Fetch, process and store one source; never raises for the source's faults."""
+        """Fetch, process and store one source, in a fetch slot the caller holds; never
+        raises for the source's faults."""
         attempted = datetime.now(UTC)
-        result = await fetcher.fetch(
+        result = await fetcher.fetch_in_slot(
             FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
         )
         outcome = self._outcome_base(source, state, result, attempted)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -314,6 +315,42 @@ def test_a_repeated_key_keeps_the_first_entry_when_only_a_later_one_changes(
         report = harness.cycle().sources[0]
         assert [item["title"] for item in harness.items("Wire")] == ["The first entry"]
     assert (report.status, report.entries) == ("unchanged", 1)
+
+
+def test_a_later_entry_sharing_a_key_is_written_once_it_stands_alone(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    first, second = Entry("dup", "The first entry"), Entry("dup", "The second entry")
+    feed_server.routes["/feed.xml"] = route = Route(rss([first, second]))
+    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
+        harness.cycle()
+        route.body = rss([second])  # the entry that lost the key is now the only one
+        report = harness.cycle().sources[0]
+        assert [item["title"] for item in harness.items("Wire")] == ["The second entry"]
+    assert (report.status, report.updated) == ("updated", 1)
+
+
+def test_sources_queued_behind_a_busy_host_leave_the_other_hosts_free(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    if socket.gethostbyname("localhost") != "127.0.0.1":
+        pytest.skip("localhost does not resolve to 127.0.0.1 here")
+    busy = {}
+    for n in range(6):  # listed first, one host, one request at a time: ~3 s in all
+        feed_server.routes[f"/busy-{n}.xml"] = Route(FEED, delay=0.5)
+        busy[f"Busy {n}"] = feed_server.url(f"/busy-{n}.xml")
+    feed_server.routes["/other.xml"] = Route(FEED)
+    other = f"http://localhost:{feed_server.port}/other.xml"
+    finished: dict[str, float] = {}
+    with Harness(tmp_path, {**busy, "Other": other},
+                 fetch={"concurrency": 2, "per_host": 1, "workers": 0}) as harness:
+        started = time.monotonic()
+        asyncio.run(harness.pipeline.run_cycle(
+            on_source=lambda r: finished.setdefault(r.source, time.monotonic() - started)))
+    assert len(finished) == 7
+    # Waiting for 127.0.0.1, the busy sources hold no global slot: the other host's
+    # source is polled at once, not after the busy queue drains.
+    assert finished["Other"] < min(finished[f"Busy {n}"] for n in range(6)) + 0.5 < 1.5
 
 
 class PoisonedStore(SQLiteStore):
