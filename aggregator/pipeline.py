@@ -153,7 +153,13 @@ class Pipeline:
                 if on_source:
                     on_source(source_report)
 
-            await asyncio.gather(*(poll(name) for name in wanted))
+            polls = [asyncio.create_task(poll(name)) for name in wanted]
+            try:
+                await asyncio.gather(*polls)
+            finally:  # one failed (the store is gone): stop the others, as a TaskGroup would
+                for task in polls:
+                    task.cancel()
+                await asyncio.gather(*polls, return_exceptions=True)
         order = {name: index for index, name in enumerate(wanted)}
         report.sources.sort(key=lambda r: order.get(r.source, 0))
         report.elapsed = time.perf_counter() - started

@@ -77,12 +77,17 @@ class BatchWriter:
                 raise
 
     async def write(self, outcome: PollOutcome) -> IngestReport:
+        """Queue `outcome`; return its report once its batch is committed. A writer that
+        has stopped (its cycle ended, or failed) raises StoreError rather than wait."""
+        if self._closing or self._task is None or self._task.done():
+            raise StoreError("the cycle ended before this poll was written")
         future: asyncio.Future[IngestReport] = asyncio.get_running_loop().create_future()
         self._waiting.append((outcome, future))
         self._wakeup.set()
         return await future
 
     async def _run(self) -> None:
+        batch: list[tuple[PollOutcome, asyncio.Future[IngestReport]]] = []
         try:
             while not (self._closing and not self._waiting):
                 await self._wakeup.wait()
@@ -92,7 +97,8 @@ class BatchWriter:
                     del self._waiting[: self.batch]
                     await self._write(batch)
         finally:
-            for _, future in self._waiting:
+            # Cancelled mid-batch, or stopped with polls queued: none of them may wait on.
+            for _, future in batch + self._waiting:
                 if not future.done():
                     future.set_exception(StoreError("the cycle ended before this poll was written"))
 

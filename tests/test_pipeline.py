@@ -20,7 +20,7 @@ import aggregator.documents
 from aggregator.dedupe import Fingerprint
 from aggregator.models import Item, RawEntry
 from aggregator.pipeline import Pipeline
-from aggregator.store import MergePolicy, PollOutcome
+from aggregator.store import MergePolicy, PollOutcome, StoreError
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.workers import shutdown_pool
 from aggregator.writes import BatchWriter
@@ -380,4 +380,47 @@ def test_one_unwritable_poll_does_not_sink_its_batch(tmp_path: Path) -> None:
     states = {state.name: state for state in store.source_states()}
     assert states["One"].last_status == "unchanged" and states["Two"].fetch_count == 1
     assert states["Poison"].fetch_count == 0
+    store.close()
+
+
+class UnreachableStore(SQLiteStore):
+    """A store whose database went away: every write fails, after a moment."""
+
+    def record_polls(self, outcomes, policy):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        raise StoreError("the database is unreachable")
+
+
+def test_a_cycle_the_store_ends_leaves_no_poll_waiting(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feed_server.routes["/fast.xml"] = Route(FEED)
+    feed_server.routes["/slow.xml"] = Route(FEED, delay=0.5)  # fetched after the failure
+    with Harness(tmp_path, {"Fast": feed_server.url("/fast.xml"),
+                            "Slow": feed_server.url("/slow.xml")}) as harness:
+        store = UnreachableStore(tmp_path / "store.db")
+        pipeline = Pipeline(harness.config, store)
+
+        async def cycle_then_leftovers() -> list[asyncio.Task[object]]:
+            with pytest.raises(StoreError):
+                await asyncio.wait_for(pipeline.run_cycle(), 10)
+            return [task for task in asyncio.all_tasks()
+                    if task is not asyncio.current_task() and not task.done()]
+
+        assert asyncio.run(cycle_then_leftovers()) == []
+        store.close()
+
+
+def test_a_stopped_writer_refuses_writes_instead_of_hanging(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    store.migrate()
+
+    async def write_after_close() -> None:
+        async with BatchWriter(store, MergePolicy()) as writer:
+            pass
+        await asyncio.wait_for(
+            writer.write(PollOutcome("Late", time.time(), "not_modified", 0.1, time.time())), 5)
+
+    with pytest.raises(StoreError, match="cycle ended"):
+        asyncio.run(write_after_close())
     store.close()
