@@ -221,11 +221,15 @@ class Pipeline:
         self, source: SourceConfig, result: FetchResult, attempted: datetime, parallel: bool
     ) -> ProcessedFeed:
         assert result.body is not None
-        known = await in_store_thread("read", self.store.item_hashes, source.name)
+        seen = self._entry_keys.get(source.name, {})
+        # After this process's first poll of a source, only the keys of its last document
+        # can be stored and changed (an edited entry keeps its key); a new key is new.
+        known = await in_store_thread("read", self.store.item_hashes, source.name,
+                                      set(seen.values()) if seen else None)
         job = DocumentJob(
             source=source.name, tags=tuple(source.tags), body=result.body,
             url=result.final_url or result.url, content_type=result.content_type,
-            seen_at=attempted, known=known, seen=self._entry_keys.get(source.name, {}),
+            seen_at=attempted, known=known, seen=seen,
         )
         return await self.processor.process(job, parallel=parallel)
 

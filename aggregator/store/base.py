@@ -8,9 +8,10 @@ locks around story merging).
 
 Everything one poll of one source changes (new and edited items, their story
 assignment and topic matches, the source's validators and health) is written in one
-transaction by `record_poll`, so a crash mid-cycle either keeps a source's whole
-poll or none of it: nothing is lost (the validators are not advanced either, so the
-next poll fetches the same items again) and nothing is stored twice (unique keys).
+transaction by `record_polls` (on SQLite together with other sources' polls), so a
+crash mid-cycle either keeps a source's whole poll or none of it: nothing is lost
+(the validators are not advanced either, so the next poll fetches the same items
+again) and nothing is stored twice (unique keys).
 
 Several processes may write at once (workers on PostgreSQL, or on one SQLite file).
 Every insert is keyed (`ON CONFLICT`), so a repeated or concurrent write of the same
@@ -28,7 +29,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager
 from importlib import resources
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -219,9 +220,9 @@ class SQLStore:
         """Row locks for a claim that skip rows another worker is claiming."""
         return ""
 
-    def _lock_sql_suffix(self) -> str:
-        """Row locks held until commit, so a read-modify-write sees concurrent writes."""
-        return ""
+    def _lock_stories(self, cur: Cursor, story_ids: Sequence[str]) -> None:
+        """Lock the rows of stories about to be recomputed, in sorted order, until commit
+        (PostgreSQL; SQLite has one writer at a time)."""
 
     # -- schema ---------------------------------------------------------------------
 
@@ -291,8 +292,8 @@ class SQLStore:
     def source_states(self, names: Sequence[str] | None = None) -> list[SourceState]:
         """The state of the sources `names` (default: all), by name.
 
-        Named sources are looked up by key, so a worker polling a batch of a hundred
-        thousand sources reads a hundred rows, not the whole table.
+        Named sources are looked up by key: a worker polling a hundred of a hundred
+        thousand configured sources reads a hundred rows, not the whole table.
         """
         week_ago = time.time() - SEVEN_DAYS
         rows: list[Any] = []
@@ -422,31 +423,39 @@ class SQLStore:
                 record for record in records if record.item.item_id not in stored
             ))
             reports = [IngestReport() for _ in outcomes]
-            touched: set[str] = set()
+            touched: set[str] = set()  # existing stories that gained or changed a copy
+            topics: set[str] = set()  # topics whose feeds change
             for outcome, report in zip(outcomes, reports, strict=True):
-                touched_here: set[str] = set()
                 for record in outcome.items:
-                    self._ingest_item(cur, record, stored.get(record.item.item_id),
-                                      outcome.attempted_at, policy, report, touched_here)
-                if touched_here:
-                    report.topics_changed |= self._topics_of_stories(cur, touched_here)
-                touched |= touched_here
-            for story_id in sorted(touched):
-                self._refresh_story(cur, story_id, policy)
-            self._bump_topics(cur, set().union(*(r.topics_changed for r in reports)),
-                              max((o.attempted_at for o in outcomes), default=0.0))
+                    topics |= self._ingest_item(cur, record, stored.get(record.item.item_id),
+                                                outcome.attempted_at, policy, report, touched)
+            if touched:
+                topics |= self._topics_of_stories(cur, touched)
+                self._lock_stories(cur, sorted(touched))
+                for story_id in sorted(touched):
+                    self._refresh_story(cur, story_id, policy)
+            self._bump_topics(cur, topics, max((o.attempted_at for o in outcomes), default=0.0))
             for outcome, report in sorted(zip(outcomes, reports, strict=True),
                                           key=lambda pair: pair[0].source):
                 self._write_source(cur, outcome, report)
             return reports
 
     @retried
-    def item_hashes(self, source: str) -> dict[str, str]:
-        """Item key -> content hash of the items stored for `source`: the entries a new
-        poll of it need not fingerprint, match or write again."""
+    def item_hashes(self, source: str, keys: Collection[str] | None = None) -> dict[str, str]:
+        """Item key -> content hash of the items stored for `source` (only those with
+        `keys`, when given): the entries a new poll of it need not fingerprint, match or
+        write again."""
         with self.transaction(write=False) as cur:
-            cur.execute("SELECT item_key, content_hash FROM items WHERE source = ?", (source,))
-            return dict(cur.fetchall())
+            if keys is None:
+                cur.execute("SELECT item_key, content_hash FROM items WHERE source = ?",
+                            (source,))
+                return dict(cur.fetchall())
+            found: dict[str, str] = {}
+            for chunk in chunks(sorted(keys)):
+                cur.execute("SELECT item_key, content_hash FROM items WHERE source = ? "
+                            f"AND item_key IN ({marks(chunk)})", (source, *chunk))
+                found.update(cur.fetchall())
+            return found
 
     def _stored_versions(self, cur: Cursor, item_ids: Sequence[str]) -> dict[str, StoredVersion]:
         found: dict[str, StoredVersion] = {}
@@ -469,7 +478,9 @@ class SQLStore:
         policy: MergePolicy,
         report: IngestReport,
         touched: set[str],
-    ) -> None:
+    ) -> set[str]:
+        """Store one item (new, edited or unchanged); return the topics whose matches
+        of it changed, and add an existing story it joined or edited to `touched`."""
         item = record.item
         story_id: str | None = None
         if existing is None:
@@ -484,14 +495,14 @@ class SQLStore:
         if existing is not None:
             if existing.content_hash == item.content_hash:
                 report.unchanged += 1
-                return
+                return set()
             self._update_item(cur, item, existing, now)
             report.updated += 1
             story_id = existing.story_id
         assert story_id is not None
         if story_id != item.item_id or existing is not None:
             touched.add(story_id)  # a story it founded just now was written complete
-        report.topics_changed |= self._write_matches(
+        return self._write_matches(
             cur, item.item_id, story_id, record.matches, now, new=existing is None
         )
 
@@ -600,13 +611,10 @@ class SQLStore:
 
         The story's `updated` is the latest of its copies' own dates (an entry's updated
         date, or the time an edit was seen), so it moves only when a copy arrives or
-        changes, never merely because time passed. The story row is locked first, so
-        two workers adding copies to one story at once recompute it one after the other,
-        each from every committed copy.
+        changes, never merely because time passed. The caller has locked the story row
+        (`_lock_stories`), so two workers adding copies to one story at once recompute it
+        one after the other, each from every committed copy.
         """
-        cur.execute("SELECT story_id FROM stories WHERE story_id = ?" + self._lock_sql_suffix(),
-                    (story_id,))
-        cur.fetchall()
         cur.execute(
             "SELECT item_id, source, published, first_seen, updated FROM items "
             "WHERE story_id = ?",

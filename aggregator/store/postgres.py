@@ -28,7 +28,14 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed
 
 from aggregator.config import redact_url
-from aggregator.store.base import Cursor, SQLStore, StoreError, TransientStoreError
+from aggregator.store.base import (
+    Cursor,
+    SQLStore,
+    StoreError,
+    TransientStoreError,
+    chunks,
+    marks,
+)
 
 POOL_MIN = 1
 POOL_MAX = 10  # per process; the poll threads share them, each holding one per transaction
@@ -144,5 +151,8 @@ class PostgresStore(SQLStore):
     def _claim_sql_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
 
-    def _lock_sql_suffix(self) -> str:
-        return " FOR UPDATE"
+    def _lock_stories(self, cur: Cursor, story_ids: Sequence[str]) -> None:
+        for chunk in chunks(story_ids):  # sorted, and locked in that order
+            cur.execute(f"SELECT story_id FROM stories WHERE story_id IN ({marks(chunk)}) "
+                        "ORDER BY story_id FOR UPDATE", tuple(chunk))
+            cur.fetchall()

@@ -78,7 +78,6 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     merged: int = 0  # new items that joined an existing story
-    topics_changed: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)

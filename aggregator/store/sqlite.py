@@ -3,8 +3,10 @@
 WAL mode lets the web layer read while a poll writes; writes take the file lock at
 the start of the transaction (BEGIN IMMEDIATE) so two writers (threads, or worker
 processes sharing the file) queue on the busy timeout instead of failing half-way.
-A database still locked after the busy timeout is a `TransientStoreError`, which
-`retried` tries again with backoff. A connection is opened per thread because
+A database still locked after the busy timeout is a `TransientStoreError`; with the
+default 30 s timeout that wait outlasts `retried`'s budget, so it is reported at once
+(the next cycle tries again), and only a shorter timeout gets backoff retries. A
+connection is opened per thread because
 sqlite3 connections must not be shared across threads.
 """
 
