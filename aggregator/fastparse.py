@@ -223,7 +223,7 @@ class _Document:
                 entries.append(self._entry(child))
             elif key == "title":
                 feed.once("title")
-                self._text_of(child, feed)
+                feed.title, feed.title_type = self._typed_text(child, "text/plain")
             elif key == "link":
                 self._link(child, feed, entry=False)
             elif key == "id":
@@ -262,7 +262,7 @@ class _Document:
             key = _key(child)
             if key == "title":
                 entry.once("title")
-                self._text_of(child, entry)
+                entry.title, entry.title_type = self._typed_text(child, "text/plain")
             elif key == "link":
                 self._link(child, entry, entry=True)
             elif key in ("guid", "id"):
@@ -292,21 +292,12 @@ class _Document:
 
     def _raw_entry(self, entry: _Context) -> RawEntry:
         """What aggregator.parse makes of feedparser's entry dict, from the same values."""
-        title = entry.title
-        if title and entry.title_type == "text/plain":
-            title = html.escape(title, quote=False)
-        summary = entry.summary
-        if summary is not None and entry.summary_type == "text/plain":
-            summary = html.escape(summary, quote=False)
-        content = entry.content or None
-        if content is not None and entry.content_type == "text/plain":
-            content = html.escape(content, quote=False)
         return RawEntry(
             guid=(entry.guid or "").strip() or None,
             link=(entry.link or "").strip() or None,
-            title=title,
-            summary_html=summary,
-            content_html=content,
+            title=as_html(entry.title, entry.title_type),
+            summary_html=as_html(entry.summary, entry.summary_type),
+            content_html=as_html(entry.content or None, entry.content_type),
             published=to_datetime(entry.published),
             updated=to_datetime(entry.updated),
             author=(entry.author or "").strip() or None,
@@ -315,15 +306,6 @@ class _Document:
         )
 
     # -- elements -----------------------------------------------------------------------
-
-    def _text_of(self, element: Any, context: _Context) -> None:
-        """A title: text or HTML, guessed for RSS the way feedparser guesses."""
-        mime = _content_type(_attrs(element), "text/plain")
-        text = _text(element)
-        if not self.is_atom and mime == "text/plain" and _looks_like_html(text):
-            mime = "text/html"
-        context.title = _fix(text)
-        context.title_type = mime
 
     def _link(self, element: Any, context: _Context, *, entry: bool) -> None:
         attrs = _attrs(element)
@@ -418,6 +400,13 @@ def _add_tag(tags: list[list[str | None]], term: str | None, scheme: str | None,
     value = [term, scheme, label]
     if value not in tags:
         tags.append(value)
+
+
+def as_html(value: str | None, mime: str | None) -> str | None:
+    """A decoded text/plain value re-escaped so it stays text; HTML as it is."""
+    if value is None:
+        return None
+    return html.escape(value, quote=False) if mime == "text/plain" else value
 
 
 def to_datetime(parsed: Any) -> datetime | None:

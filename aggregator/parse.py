@@ -12,7 +12,6 @@ source's health shows it.
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from typing import Any
@@ -20,7 +19,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.fastparse import parse_fast, positive_int, to_datetime
+from aggregator.fastparse import as_html, parse_fast, positive_int, to_datetime
 from aggregator.models import ParsedFeed, RawEntry
 
 feedparser.RESOLVE_RELATIVE_URIS = False
@@ -149,17 +148,14 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
     if entry.get("content"):
         parts = [part for part in entry.content if part.get("value")]
         if parts:
-            content_html = "\n".join(_as_html(part.value, part.get("type")) for part in parts)
+            content_html = "\n".join(as_html(part.value, part.get("type")) for part in parts)
             content_base = parts[0].get("base")
     summary_detail = entry.get("summary_detail") or {}
-    title = entry.get("title")
-    if title and (entry.get("title_detail") or {}).get("type") == "text/plain":
-        title = html.escape(title, quote=False)
     return RawEntry(
         guid=(entry.get("id") or "").strip() or None,
         link=(entry.get("link") or "").strip() or None,
-        title=title,
-        summary_html=_as_html(entry.get("summary"), summary_detail.get("type")),
+        title=as_html(entry.get("title"), (entry.get("title_detail") or {}).get("type")),
+        summary_html=as_html(entry.get("summary"), summary_detail.get("type")),
         content_html=content_html,
         published=to_datetime(entry.get("published_parsed")),
         # dict.get: FeedParserDict.get("updated_parsed") falls back to the published date
@@ -170,9 +166,3 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
         base_url=content_base or summary_detail.get("base") or feed_url,
     )
 
-
-def _as_html(value: str | None, mime: str | None) -> str | None:
-    """feedparser decodes text/plain summaries and content; re-escape them so they stay text."""
-    if value is None:
-        return None
-    return html.escape(value, quote=False) if mime == "text/plain" else value
