@@ -29,9 +29,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from .anchors import AnchorSet, conflicts, extract_anchors
+from .minhash import MinHasher
 from .text import TEXT_VERSION, clean_lead, clean_title, tokens
 
 if TYPE_CHECKING:
@@ -84,12 +84,11 @@ MIN_SHINGLES = 10
 MIN_CONTAINED_SHINGLES = 20
 
 #: Names everything that changes signatures or bands ("a32": datasketch's affine32
-#: MinHash scheme, datasketch >= 2.0). Stored fingerprints of another scheme never
-#: merge; recompute them after a change.
+#: MinHash scheme, datasketch >= 2.0, see :mod:`.minhash`). Stored fingerprints of
+#: another scheme never merge; recompute them after a change.
 SCHEME = f"mh{NUM_PERM}a32s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
 
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
-_PERMUTATIONS = _TEMPLATE.permutations
+_MINHASHER = MinHasher(NUM_PERM, SEED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +180,7 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
 
     bands: list[str] = []
     if shingles:
-        sketch = MinHash(
-            num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme="affine32"
-        )
-        sketch.update_batch(list(shingles))  # min() is order-independent
-        values = sketch.hashvalues.astype("<u4")
+        values = _MINHASHER.signature(shingles)  # min() is order-independent
         signature = tuple(int(v) for v in values)
         for band in range(BANDS):
             rows = values[band * ROWS : (band + 1) * ROWS].tobytes()
