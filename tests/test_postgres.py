@@ -261,7 +261,7 @@ def test_processes_migrating_an_empty_database_at_once_queue_up(postgres_url: st
         thread.start()
     for thread in threads:
         thread.join(30)
-    latest = max(version for version, _ in store_base.load_migrations())
+    latest = max(version for version, _ in store_base.load_migrations("postgresql"))
     assert results == [latest] * len(stores)
     for store in stores:
         store.close()
@@ -346,7 +346,7 @@ def test_the_service_reports_a_lost_database_in_readiness_and_recovers(
 
 def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", {"Wire": "https://wire.example/feed"})
-    latest = max(version for version, _ in store_base.load_migrations())
+    latest = max(version for version, _ in store_base.load_migrations("postgresql"))
     result = run_cli("migrate", "--config", str(config),
                      env={"AGGREGATOR_STORAGE_URL": postgres_url})
     assert result.stdout.strip() == f"schema version {latest} (postgresql)"

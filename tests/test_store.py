@@ -51,7 +51,7 @@ def store(tmp_path: Path) -> SQLiteStore:
 
 def test_migrations_record_schema_version(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/x.db")
-    latest = max(version for version, _ in load_migrations())
+    latest = max(version for version, _ in load_migrations("sqlite"))
     assert store.schema_version() == latest
     assert store.migrate() == latest  # idempotent
     with sqlite3.connect(tmp_path / "x.db") as raw:

@@ -63,6 +63,7 @@ class Cursor(Protocol):
     rowcount: int
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
 
@@ -108,12 +109,17 @@ def retried(method: Method) -> Method:
     return wrapper  # type: ignore[return-value]
 
 
-def load_migrations() -> list[tuple[int, str]]:
-    """Every migration shipped with the package, as (version, SQL), in order."""
+def load_migrations(engine: str) -> list[tuple[int, str]]:
+    """Every migration shipped with the package for `engine`, as (version, SQL), in order.
+
+    `NNNN_what.sql` applies to every engine; `NNNN_what.<engine>.sql` to that engine only,
+    for the few layouts one engine does better its own way (SQLite's WITHOUT ROWID).
+    """
     folder = resources.files("aggregator.store") / "migrations"
     migrations = []
     for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
+        only_for = entry.name.removesuffix(".sql").partition(".")[2]
+        if entry.name.endswith(".sql") and only_for in ("", engine):
             migrations.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
     return sorted(migrations)
 
@@ -251,7 +257,7 @@ class SQLStore:
         database queue up instead of racing to create the same tables.
         """
         current = self._schema_version()
-        if current >= max(version for version, _ in load_migrations()):
+        if current >= max(version for version, _ in load_migrations(self.engine)):
             return current
         with self.transaction() as cur:
             self._lock_migrations(cur)
@@ -260,7 +266,7 @@ class SQLStore:
                 "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
             )
             current = self._current_version(cur)
-            for version, script in load_migrations():
+            for version, script in load_migrations(self.engine):
                 if version <= current:
                     continue
                 for statement in split_statements(script):
@@ -893,10 +899,20 @@ class SQLStore:
     def purge(self, before: float) -> int:
         """Delete items published before `before` (retention); return how many."""
         with self.transaction() as cur:
-            cur.execute("SELECT item_id FROM items WHERE published < ?", (before,))
-            ids = [row[0] for row in cur.fetchall()]
+            cur.execute("SELECT item_id, published, fingerprint FROM items WHERE published < ?",
+                        (before,))
+            expired = cur.fetchall()
+            # Band rows are found by their key, read back from each item's fingerprint:
+            # an index on story_bands.item_id would cost every insert (34 per item) for
+            # the sake of this rare delete.
+            cur.executemany(
+                "DELETE FROM story_bands WHERE band = ? AND published = ? AND item_id = ?",
+                [(band, published, item_id) for item_id, published, stored in expired
+                 for band in set(Fingerprint.from_json(stored).bands)],
+            )
+            ids = [row[0] for row in expired]
             for chunk in chunks(ids):
-                for table in ("story_bands", "matches", "items"):
+                for table in ("matches", "items"):
                     cur.execute(f"DELETE FROM {table} WHERE item_id IN ({marks(chunk)})",
                                 tuple(chunk))
             cur.execute(

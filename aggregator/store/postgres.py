@@ -76,6 +76,10 @@ class _QmarkCursor:
         self._cursor.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
         return self
 
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> _QmarkCursor:
+        self._cursor.executemany(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return self
+
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
