@@ -7,9 +7,10 @@ and gives the outcomes to the store. A source that fails in any stage is recorde
 failed on that source; the others carry on.
 
 Outcomes are written in batches (`aggregator.writes`), each source's poll still all
-or nothing. At most `fetch.concurrency` sources are between "fetch started" and
-"written" at any time, which bounds the memory a cycle holds however many sources it
-polls.
+or nothing. At most `fetch.concurrency` sources are being fetched and processed, and
+as many more processed and waiting to be written, which bounds the memory a cycle
+holds however many sources it polls, while fetching and processing go on during a
+write (holding the fetch slot until the write made workers idle through every write).
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ class SourceReport:
     error: str | None = None
     problem: str | None = None
     redirected_to: str | None = None
+
+
+@dataclass(slots=True)
+class _Polled:
+    """A source fetched and processed, waiting to be written."""
+
+    state: SourceState
+    outcome: PollOutcome
+    result: FetchResult
+    processed: ProcessedFeed | None
 
 
 @dataclass(slots=True)
@@ -132,6 +143,7 @@ class Pipeline:
         }
         report = CycleReport()
         parallel = len(wanted) >= PARALLEL_MIN_SOURCES
+        unwritten = asyncio.Semaphore(self.config.fetch.concurrency)
         async with Fetcher(self.config.fetch) as fetcher, \
                 BatchWriter(self.store, self.policy) as writer:
 
@@ -143,12 +155,18 @@ class Pipeline:
                         error=f"disabled: {state.disabled_reason}" if state else "unknown source",
                     )
                 else:
-                    # Held until the poll is written: at most `fetch.concurrency` documents
-                    # are between fetched and stored at any time.
+                    source = self._sources[name]
                     async with fetcher.slot(state.current_url):
-                        source_report = await self.poll_source(
-                            fetcher, writer, self._sources[name], state, parallel=parallel
-                        )
+                        polled = await self._fetch_and_process(fetcher, source, state,
+                                                               parallel=parallel)
+                        # A place in the write queue before the slot goes: documents
+                        # fetched and not yet stored stay under twice `fetch.concurrency`,
+                        # and the next fetches and processing overlap this write.
+                        await unwritten.acquire()
+                    try:
+                        source_report = await self._write(writer, source, polled)
+                    finally:
+                        unwritten.release()
                 report.sources.append(source_report)
                 if on_source:
                     on_source(source_report)
@@ -166,12 +184,11 @@ class Pipeline:
         metrics.CYCLE_SECONDS.observe(report.elapsed)
         return report
 
-    async def poll_source(
-        self, fetcher: Fetcher, writer: BatchWriter, source: SourceConfig, state: SourceState,
-        *, parallel: bool = False,
-    ) -> SourceReport:
-        """Fetch, process and store one source, in a fetch slot the caller holds; never
-        raises for the source's faults."""
+    async def _fetch_and_process(
+        self, fetcher: Fetcher, source: SourceConfig, state: SourceState, *, parallel: bool,
+    ) -> _Polled:
+        """Fetch and process one source, in a fetch slot the caller holds; never raises
+        for the source's faults (they end up in the outcome)."""
         attempted = datetime.now(UTC)
         result = await fetcher.fetch_in_slot(
             FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
@@ -196,6 +213,13 @@ class Pipeline:
             outcome.items = processed.items
             outcome.problem = processed.problem
         self._schedule(outcome, source, state, result, processed)
+        return _Polled(state, outcome, result, processed)
+
+    async def _write(self, writer: BatchWriter, source: SourceConfig,
+                     polled: _Polled) -> SourceReport:
+        """Store one processed poll; its report."""
+        state, outcome = polled.state, polled.outcome
+        result, processed = polled.result, polled.processed
         stored = await writer.write(outcome)
         if processed is not None:
             self._entry_keys[source.name] = processed.keys

@@ -353,6 +353,32 @@ def test_sources_queued_behind_a_busy_host_leave_the_other_hosts_free(
     assert finished["Other"] < min(finished[f"Busy {n}"] for n in range(6)) + 0.5 < 1.5
 
 
+def test_the_next_sources_are_fetched_while_a_poll_is_being_written(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A slow write must not idle fetching and processing: with one fetch slot, the
+    second source is fetched while the first one's write is still running."""
+    feed_server.routes["/first.xml"] = Route(FEED)
+    feed_server.routes["/second.xml"] = Route(FEED)
+    sources = {"First": feed_server.url("/first.xml"), "Second": feed_server.url("/second.xml")}
+    with Harness(tmp_path, sources, fetch={"concurrency": 1, "workers": 0}) as harness:
+        record_polls = harness.store.record_polls
+        fetched_during_write: list[bool] = []
+
+        def slow_record_polls(outcomes, policy):  # type: ignore[no-untyped-def]
+            if not fetched_during_write:  # the first write waits for the second fetch
+                deadline = time.monotonic() + 5
+                while not feed_server.requests_to("/second.xml") and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                fetched_during_write.append(bool(feed_server.requests_to("/second.xml")))
+            return record_polls(outcomes, policy)
+
+        harness.store.record_polls = slow_record_polls  # type: ignore[method-assign]
+        report = asyncio.run(harness.pipeline.run_cycle())
+    assert [r.status for r in report.sources] == ["new", "new"]
+    assert fetched_during_write == [True]
+
+
 class PoisonedStore(SQLiteStore):
     """A store that cannot write one source's poll (as a bug or a constraint would)."""
 
