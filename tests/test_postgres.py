@@ -9,6 +9,7 @@ one blocked on a lock: the moment where, without the locks, both would decide al
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -202,7 +203,7 @@ def test_many_workers_storing_copies_at_once_never_split_a_story(postgres_url: s
                                    f"{source} market note {round_}-{k} on rates and bonds",
                                    f"Unrelated market commentary number {k} from {source}."))
                   for k in range(n % 3 * 4)]  # 0, 4 or 8 more new items
-        lock_keys.append(len({band_lock_key(key) for key in store_base._merge_keys(items)}))
+        lock_keys.append(len({band_lock_key(key) for key in store_base.merge_keys(items)}))
         barrier.wait(10)
         stores[n].record_poll(outcome(source, items), POLICY)
 
@@ -360,20 +361,22 @@ def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> 
 
 def test_merge_locks_of_separate_schemas_never_wait_for_each_other(postgres_server: str) -> None:
     # More bands than MAX_BAND_LOCKS: each store takes its merge lock exclusively.
-    bands = [f"{n % 32}:{n:012x}" for n in range(MAX_BAND_LOCKS + 1)]
+    new = record(make_item("Wire", "guid:1", RELEASE[0], RELEASE[1]))
+    new.fingerprint = dataclasses.replace(new.fingerprint, bands=tuple(
+        f"{n % 32}:{n:012x}" for n in range(MAX_BAND_LOCKS + 1)))
     with postgres_schema(postgres_server) as url_a, postgres_schema(postgres_server) as url_b:
         stores = [open_store(url) for url in (url_a, url_b, url_a)]
         a, b, a_again = stores  # type: ignore[misc]
         try:
             with a.transaction() as held:
-                a._lock_bands(held, bands)
+                a._lock_bands(held, [new])
                 with b.transaction() as other:  # another deployment: goes straight through
                     other.execute("SET LOCAL lock_timeout = '2s'")
-                    b._lock_bands(other, bands)
+                    b._lock_bands(other, [new])
                 with (pytest.raises(TransientStoreError, match="lock timeout"),
                       a_again.transaction() as same):  # the same deployment: waits
                     same.execute("SET LOCAL lock_timeout = '200ms'")
-                    a_again._lock_bands(same, bands)
+                    a_again._lock_bands(same, [new])
         finally:
             for store in stores:
                 store.close()

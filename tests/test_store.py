@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from aggregator.models import Item, TermHit
 from aggregator.normalize import item_id_for
 from aggregator.store import ItemRecord, MergePolicy, PollOutcome, open_store
 from aggregator.store.base import load_migrations
-from aggregator.store.sqlite import SQLiteStore
+from aggregator.store.sqlite import READ_CACHE_KIB, WRITE_CACHE_KIB, SQLiteStore
 
 POLICY = MergePolicy()
 
@@ -155,3 +156,22 @@ def test_purge_removes_old_items(store: SQLiteStore) -> None:
     store.record_poll(outcome("Wire", [record(old), record(new)]), POLICY)
     assert store.purge(datetime(2021, 1, 1, tzinfo=UTC).timestamp()) == 1
     assert store.counts() == {"sources": 2, "items": 1, "stories": 1, "matches": 0}
+
+
+def test_only_a_connection_that_writes_gets_the_large_page_cache(store: SQLiteStore) -> None:
+    """Each thread has its own connection; a reading thread (web requests, the poll's
+    read thread) must not hold the writer's 64 MB of cache."""
+    sizes: dict[str, int] = {}
+
+    def cache_size(name: str, write: bool) -> None:
+        with store.transaction(write=write) as cur:
+            cur.execute("PRAGMA cache_size")
+            sizes[name] = cur.fetchone()[0]
+
+    reader = threading.Thread(target=cache_size, args=("reader", False))
+    writer = threading.Thread(target=cache_size, args=("writer", True))
+    for thread in (reader, writer):
+        thread.start()
+        thread.join(10)
+    assert sizes == {"reader": -READ_CACHE_KIB, "writer": -WRITE_CACHE_KIB}
+    assert READ_CACHE_KIB < WRITE_CACHE_KIB

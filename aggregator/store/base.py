@@ -218,9 +218,10 @@ class SQLStore:
     def _lock_migrations(self, cur: Cursor) -> None:
         """Keep two processes from migrating at once (PostgreSQL; SQLite locks the file)."""
 
-    def _lock_bands(self, cur: Cursor, bands: Sequence[str]) -> None:
-        """Serialize concurrent story assignment of items sharing a band (PostgreSQL;
-        SQLite has one writer at a time)."""
+    def _lock_bands(self, cur: Cursor, new: Sequence[ItemRecord]) -> None:
+        """Serialize concurrent story assignment of `new` items sharing a band or link
+        with another writer's (PostgreSQL, by `merge_keys`; SQLite has one writer at a
+        time)."""
 
     def _claim_sql_suffix(self) -> str:
         """Row locks for a claim that skip rows another worker is claiming."""
@@ -425,9 +426,7 @@ class SQLStore:
         records = [record for outcome in outcomes for record in outcome.items]
         with self.transaction() as cur:
             stored = self._stored_versions(cur, [r.item.item_id for r in records])
-            self._lock_bands(cur, _merge_keys(
-                record for record in records if record.item.item_id not in stored
-            ))
+            self._lock_bands(cur, [r for r in records if r.item.item_id not in stored])
             reports = [IngestReport() for _ in outcomes]
             touched: set[str] = set()  # existing stories that gained or changed a copy
             topics: set[str] = set()  # topics whose feeds change
@@ -935,7 +934,7 @@ def _item_text(item: Item) -> tuple[Any, ...]:
     )
 
 
-def _merge_keys(records: Iterable[ItemRecord]) -> list[str]:
+def merge_keys(records: Iterable[ItemRecord]) -> list[str]:
     """What story assignment of these new items reads by: their bands and links."""
     keys: set[str] = set()
     for record in records:

@@ -35,7 +35,9 @@ from aggregator.store.base import (
     TransientStoreError,
     chunks,
     marks,
+    merge_keys,
 )
+from aggregator.store.records import ItemRecord
 
 POOL_MIN = 1
 POOL_MAX = 10  # per process; the poll threads share them, each holding one per transaction
@@ -138,9 +140,10 @@ class PostgresStore(SQLStore):
     def _lock_migrations(self, cur: Cursor) -> None:
         cur.execute(f"SELECT pg_advisory_xact_lock({SCOPED}, 0)", (MIGRATION_LOCK,))
 
-    def _lock_bands(self, cur: Cursor, bands: Sequence[str]) -> None:
+    def _lock_bands(self, cur: Cursor, new: Sequence[ItemRecord]) -> None:
         """Lock each band in ascending key order (so two polls never deadlock), under
         a shared merge lock; a poll with too many bands takes the merge lock alone."""
+        bands = merge_keys(new)
         if not bands:
             return
         keys = sorted({band_lock_key(band) for band in bands})
