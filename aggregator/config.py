@@ -164,6 +164,9 @@ class FetchConfig(_Section):
     max_interval: Duration = 6 * 3600.0
     backoff_max: Duration = 24 * 3600.0
     contact: str = "https://github.com/newswire-aggregator/newswire-aggregator"
+    # How long a worker's claim on a source lasts unless renewed (every third of it while
+    # it polls): how soon a dead worker's sources are taken over.
+    lease: Duration = 60.0
     # Processes that parse, normalize, fingerprint and match fetched documents in large
     # cycles; None: one per CPU (at most 4), 0: all in the polling process.
     workers: int | None = Field(default=None, ge=0, le=64)
@@ -293,6 +296,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "AGGREGATOR_FETCH_TIMEOUT": ("fetch", "timeout"),
     "AGGREGATOR_FETCH_DEADLINE": ("fetch", "deadline"),
     "AGGREGATOR_CONTACT": ("fetch", "contact"),
+    "AGGREGATOR_LEASE_SECONDS": ("fetch", "lease"),
 }
 
 

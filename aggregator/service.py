@@ -31,10 +31,6 @@ from aggregator.store import SQLStore, StoreError, open_store
 log = logging.getLogger("aggregator.service")
 
 TICK_SECONDS = 5.0
-# A worker's claim on a source lasts this long unless renewed; a live worker renews
-# every third of it while it polls, so this is how soon a dead worker's sources are
-# taken over. AGGREGATOR_LEASE_SECONDS sets it (e.g. short in tests).
-LEASE_SECONDS = 60.0
 # Sources claimed at a time: a backlog is shared out in batches, so every worker
 # takes part instead of the first one to tick claiming everything due.
 CLAIM_BATCH_PER_FETCH_SLOT = 2
@@ -45,7 +41,6 @@ class CycleStatus:
     last_started: float | None = None
     last_finished: float | None = None
     last_error: str | None = None
-    sources_polled: int = 0
 
 
 class Service:
@@ -56,7 +51,7 @@ class Service:
         self.config_path = config_path
         self.role = role
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.lease_seconds = float(os.environ.get("AGGREGATOR_LEASE_SECONDS") or LEASE_SECONDS)
+        self.lease_seconds = config.fetch.lease
         self.store: SQLStore = open_store(config.storage_url())
         self.pipeline = Pipeline(config, self.store)
         self.feeds = FeedService(config, self.store)
@@ -172,7 +167,6 @@ class Service:
             finally:
                 renewal.cancel()
             self.cycle.last_finished = time.time()
-            self.cycle.sources_polled = len(report.sources)
             self.cycle.last_error = None
         self.cycle.last_finished = time.time()
         return report

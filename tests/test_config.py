@@ -100,6 +100,17 @@ def test_env_overrides_apply_and_validate() -> None:
     assert caught.value.problems[0].startswith("server.port:")
 
 
+def test_the_lease_is_config_and_a_bad_variable_is_a_config_error() -> None:
+    import tomllib
+
+    data = tomllib.loads(GOOD)
+    assert parse_config(data, environ={}).fetch.lease == 60
+    assert parse_config(data, environ={"AGGREGATOR_LEASE_SECONDS": "5"}).fetch.lease == 5
+    with pytest.raises(ConfigError) as caught:  # was a bare ValueError at service start
+        parse_config(data, environ={"AGGREGATOR_LEASE_SECONDS": "soon"})
+    assert caught.value.problems[0].startswith("fetch.lease: not a duration: 'soon'")
+
+
 def test_durations() -> None:
     assert parse_duration("15m") == 900
     assert parse_duration(30) == 30
