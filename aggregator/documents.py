@@ -10,8 +10,8 @@ entries that did not change, at two levels:
 
 * `seen`: digests of raw entries processed in an earlier poll (by this process),
   with the item key each gave. An entry whose digest is there is not normalized
-  again: normalizing is a pure function of the raw entry, so it would give the
-  same item.
+  again: its key and content hash depend on the raw entry alone (and the source),
+  so normalizing it again would only confirm what the store holds.
 * `known`: the content hashes the store holds for this source's item keys. An entry
   normalized to a known hash is not fingerprinted, matched or written: that would
   only tell the store what it knows.

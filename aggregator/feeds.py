@@ -3,8 +3,8 @@
 Feed readers poll far more often than stories arrive, so a poll must cost a lookup,
 not a render: each (topic, format, page, limit) is rendered once per topic version
 (the store bumps the version in the same transaction that changes the topic's
-entries), and its gzip and brotli encodings are computed alongside it, off the
-request path. The ETag is a hash of the bytes, so it is strong and changes only when
+entries), and its gzip and brotli encodings are computed alongside it, in a
+thread, off the event loop, once per version rather than per request. The ETag is a hash of the bytes, so it is strong and changes only when
 they do.
 
 The web layer first asks `cached`, which never touches the store and so can run on

@@ -9,7 +9,7 @@ modules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -168,3 +168,8 @@ class FeedPage:
     prev_url: str | None = None
     first_url: str | None = None
     alternates: dict[str, str] = field(default_factory=dict)  # format -> absolute URL
+
+
+def utc_datetime(timestamp: float) -> datetime:
+    """A stored POSIX timestamp as an aware UTC datetime."""
+    return datetime.fromtimestamp(timestamp, tz=UTC)

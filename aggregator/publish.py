@@ -7,11 +7,11 @@ readers, OPML and the RFC 5005 paging links agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from aggregator.config import TopicConfig
-from aggregator.models import FeedEntry, FeedPage
+from aggregator.models import FeedEntry, FeedPage, utc_datetime
 from aggregator.render import EPOCH, FORMATS
 from aggregator.sanitize import html_to_text
 from aggregator.store import StoredStory
@@ -27,10 +27,6 @@ def feed_url(base_url: str, slug: str, fmt: str, page: int = 1, limit: int | Non
     return f"{base_url}/feeds/{slug}.{fmt}{suffix}"
 
 
-def _time(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
 def feed_entry(story: StoredStory) -> FeedEntry:
     primary = story.primary
     return FeedEntry(
@@ -38,8 +34,8 @@ def feed_entry(story: StoredStory) -> FeedEntry:
         title=primary.title,
         link=primary.link,
         source=primary.source,
-        published=_time(story.published),
-        updated=_time(max(story.updated, story.published)),
+        published=utc_datetime(story.published),
+        updated=utc_datetime(max(story.updated, story.published)),
         summary_html=primary.summary_html,
         content_html=primary.content_html,
         author=html_to_text(primary.author) or None,  # sources send markup in names too
@@ -57,7 +53,7 @@ def _changed(story: StoredStory) -> datetime:
     arrives or changes, so a reader that only sends If-Modified-Since misses nothing.
     """
     primary = story.primary
-    return _time(max(story.updated, story.published, primary.first_seen, primary.changed_at))
+    return utc_datetime(max(story.updated, story.published, primary.first_seen, primary.changed_at))
 
 
 def build_page(

@@ -33,7 +33,6 @@ import json
 import re
 import threading
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from feedgen.entry import FeedEntry as FeedgenEntry
 from feedgen.feed import FeedGenerator
@@ -49,9 +48,6 @@ FORMATS = {
     "json": "application/feed+json; charset=utf-8",
 }
 ATOM_NS = "http://www.w3.org/2005/Atom"
-CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "newswire-aggregator"
 GENERATOR_URI = "https://github.com/newswire-aggregator/newswire-aggregator"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -107,11 +103,7 @@ def media_type(fmt: str) -> str:
 
 
 def rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def rfc822(value: datetime) -> str:
-    return format_datetime(value.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return _utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _xml(value: str) -> str:

@@ -35,7 +35,7 @@ from importlib import resources
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from aggregator.dedupe import Fingerprint, compare
-from aggregator.models import Item, StoryCopy, TermHit
+from aggregator.models import Item, StoryCopy, TermHit, utc_datetime
 from aggregator.store.records import (
     IngestReport,
     ItemRecord,
@@ -843,7 +843,7 @@ class SQLStore:
             primary = next((i for i in items if i.item_id == primary_id), items[0])
             copies = [
                 StoryCopy(item_id=i.item_id, source=i.source, link=i.link, title=i.title,
-                          published=_utc(i.published))
+                          published=utc_datetime(i.published))
                 for i in items if i.item_id != primary.item_id
             ]
             unique_hits = list(dict.fromkeys(hits_by_story.get(story_id, [])))
@@ -953,8 +953,3 @@ def _status_word(outcome: PollOutcome, report: IngestReport) -> str:
         return "updated"
     return "unchanged"
 
-
-def _utc(timestamp: float):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(timestamp, tz=UTC)

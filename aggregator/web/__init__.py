@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -22,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from aggregator import metrics
+from aggregator.models import utc_datetime
 from aggregator.publish import feed_url
 from aggregator.render import FORMATS, GENERATOR
 from aggregator.service import Service
@@ -111,10 +111,6 @@ def _ago(timestamp: float | None) -> str:
     return f"{int(seconds)}s ago"
 
 
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
 def _render_index(service: Service) -> str:
     config = service.config
     base = config.server.public_base()
@@ -142,7 +138,7 @@ def _story_view(story: StoredStory) -> dict[str, object]:
         fields.setdefault(hit.term, [])
         if hit.field not in fields[hit.term]:
             fields[hit.term].append(hit.field)
-    published = _utc(story.published)
+    published = utc_datetime(story.published)
     return {
         "title": story.primary.title,
         "link": story.primary.link,
