@@ -4,8 +4,8 @@ Feed readers poll far more often than stories arrive, so a poll must cost a look
 not a render: each (topic, format, page, limit) is rendered once per topic version
 (the store bumps the version in the same transaction that changes the topic's
 entries), and its gzip and brotli encodings are computed alongside it, in a
-thread, off the event loop, once per version rather than per request. The ETag is a hash of the bytes, so it is strong and changes only when
-they do.
+thread, off the event loop, once per version rather than per request. The ETag is a
+hash of the bytes, so it is strong and changes only when they do.
 
 The web layer first asks `cached`, which never touches the store and so can run on
 the event loop; only on a miss does it run `get` (store reads, render) in a thread.
@@ -168,11 +168,14 @@ class FeedService:
         body = render(feed_page, fmt)
         metrics.FEED_RENDERS.labels(fmt).inc()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        modified = float(int(feed_page.updated.timestamp()))
+        # The bytes may change with no entry newer (a story left the topic, or older
+        # stories moved onto this page): Last-Modified must still move forward, or a
+        # reader that sends only If-Modified-Since would be told nothing changed. The
+        # store's time of the topic's last change covers that in every process, even
+        # one started since; two changes within a second are told apart here.
+        modified = float(int(max(feed_page.updated.timestamp(),
+                                 self.store.topic_changed_at(slug))))
         if previous is not None and previous.etag != etag and modified <= previous.modified:
-            # The bytes changed but no entry is newer (a story left the topic, or older
-            # stories moved onto this page): Last-Modified must still move forward, or a
-            # reader that sends only If-Modified-Since would be told nothing changed.
             modified = max(previous.modified + 1, float(int(time.time())))
         return RenderedFeed(
             body=body,

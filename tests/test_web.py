@@ -339,6 +339,25 @@ def test_last_modified_moves_when_a_story_leaves_the_topic(
             > parsedate_to_datetime(first.headers["last-modified"]))
 
 
+def test_last_modified_never_goes_back_in_a_process_started_since(
+    feed_server: FeedServer, e2e_config: Path
+) -> None:
+    """The same, when the change is served by another process (a restart, another web
+    replica) that never saw the earlier document."""
+    with serve(e2e_config) as live, live.client() as client:
+        first = client.get(f"/feeds/{SLUG}.atom")
+    time.sleep(1.1)  # HTTP dates count whole seconds; within one, only the ETag can tell
+    route = feed_server.routes["/wire.rss"]
+    route.body = (route.body.replace(b"in Lupus Nephritis", b"in Multiple Myeloma")
+                  .replace(b"refractory lupus nephritis", b"relapsed multiple myeloma"))
+    poll(e2e_config)
+    with serve(e2e_config) as live, live.client() as client:
+        after = client.get(f"/feeds/{SLUG}.atom",
+                           headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert after.status_code == 200
+    assert entry_titles(after.content, "atom") == [EXPECTED_TITLES[0], EXPECTED_TITLES[2]]
+
+
 # -- paging -------------------------------------------------------------------------------
 
 

@@ -734,6 +734,15 @@ class SQLStore:
             row = cur.fetchone()
         return int(row[0]) if row else 0
 
+    @retried
+    def topic_changed_at(self, topic: str) -> float:
+        """When the topic's entries last changed (0 if never): a time every process
+        reads alike, so Last-Modified never goes back across restarts or replicas."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT changed_at FROM topic_state WHERE topic = ?", (topic,))
+            row = cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else 0.0
+
     def items_since(self, since: float, batch: int = 500) -> Iterator[list[StoredItem]]:
         """Stored items first seen at or after `since`, in batches (for re-matching)."""
         last_id = ""
