@@ -232,6 +232,7 @@ SAMPLES = {
     "AGGREGATOR_FETCH_TIMEOUT": ("1m", "fetch.timeout", 60.0),
     "AGGREGATOR_FETCH_DEADLINE": ("2m", "fetch.deadline", 120.0),
     "AGGREGATOR_CONTACT": ("mailto:ops@example.org", "fetch.contact", "mailto:ops@example.org"),
+    "AGGREGATOR_LEASE_SECONDS": ("90", "fetch.lease", 90.0),
 }
 
 
