@@ -30,6 +30,7 @@ from aggregator.dedupe import (
     SCHEME,
     BandIndex,
     Fingerprint,
+    MergeProbe,
     best_match,
     clean_lead,
     clean_title,
@@ -162,6 +163,27 @@ def test_compare_is_symmetric() -> None:
         fa, fb = fingerprints()[a["id"]], fingerprints()[b["id"]]
         ab, ba = compare(fa, fb), compare(fb, fa)
         assert (ab.same, ab.similarity) == (ba.same, ba.similarity), (a["id"], b["id"])
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.3, 0.1])
+def test_the_merge_probe_rules_out_only_pairs_compare_would_not_merge(
+    threshold: float,
+) -> None:
+    """The store skips a candidate the probe rules out without decoding it: that must
+    never lose a merge, and must skip the clearly different stories."""
+    skipped = 0
+    for a, b in pairs():
+        fa, fb = fingerprints()[a["id"]], fingerprints()[b["id"]]
+        if not MergeProbe(fa, threshold).may_merge(fb.to_json()):
+            skipped += 1
+            assert not compare(fa, fb, threshold).same, (a["id"], b["id"])
+    assert skipped > len(pairs()) // 2
+
+
+def test_the_merge_probe_says_may_when_it_cannot_read_the_signature() -> None:
+    probe = MergeProbe(fingerprint("Kestrel Bio doses first lupus patient", "CAR-T " * 40))
+    for stored in ("{}", '{"v":"x","sig":"not base64!"}', '{"sig":"AAAA"}'):
+        assert probe.may_merge(stored)
 
 
 def test_every_similar_negative_is_also_vetoed_by_anchors() -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from aggregator.config import load_config
 from aggregator.models import TermHit
-from aggregator.store import IngestReport, MergePolicy, StoreError, open_store
+from aggregator.store import IngestReport, ItemRecord, MergePolicy, StoreError, open_store
 from aggregator.store import base as store_base
 from aggregator.store.base import TransientStoreError
 from aggregator.store.postgres import MAX_BAND_LOCKS, PostgresStore, band_lock_key
@@ -361,9 +361,9 @@ def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> 
 
 def test_merge_locks_of_separate_schemas_never_wait_for_each_other(postgres_server: str) -> None:
     # More bands than MAX_BAND_LOCKS: each store takes its merge lock exclusively.
-    new = record(make_item("Wire", "guid:1", RELEASE[0], RELEASE[1]))
-    new.fingerprint = dataclasses.replace(new.fingerprint, bands=tuple(
-        f"{n % 32}:{n:012x}" for n in range(MAX_BAND_LOCKS + 1)))
+    base = record(make_item("Wire", "guid:1", RELEASE[0], RELEASE[1]))
+    new = ItemRecord(base.item, dataclasses.replace(base.fingerprint, bands=tuple(
+        f"{n % 32}:{n:012x}" for n in range(MAX_BAND_LOCKS + 1))), base.matches)
     with postgres_schema(postgres_server) as url_a, postgres_schema(postgres_server) as url_b:
         stores = [open_store(url) for url in (url_a, url_b, url_a)]
         a, b, a_again = stores  # type: ignore[misc]

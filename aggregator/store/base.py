@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager
 from importlib import resources
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from aggregator.dedupe import Fingerprint, compare
+from aggregator.dedupe import Fingerprint, MergeProbe, compare
 from aggregator.models import Item, StoryCopy, TermHit, utc_datetime
 from aggregator.store.records import (
     IngestReport,
@@ -527,7 +527,7 @@ class SQLStore:
             "ON CONFLICT (source, item_key) DO NOTHING RETURNING item_id",
             (item.item_id, item.source, item.key, story_id, *_item_text(item), published,
              item.updated.timestamp() if item.updated else None, now, now,
-             item.content_hash, record.fingerprint.to_json()),
+             item.content_hash, record.fingerprint_json),
         )
         if cur.fetchone() is None:
             return None
@@ -603,8 +603,9 @@ class SQLStore:
             (*bands, published - policy.window_seconds, published + policy.window_seconds),
         )
         best: tuple[str, str, float] | None = None
+        probe = MergeProbe(fingerprint, policy.threshold)
         for item_id, story_id, stored in cur.fetchall():
-            if item_id == exclude_item:
+            if item_id == exclude_item or not probe.may_merge(stored):
                 continue
             verdict = compare(fingerprint, Fingerprint.from_json(stored), policy.threshold)
             if verdict.same and (best is None or verdict.similarity > best[2]):

@@ -34,13 +34,21 @@ class SourceState:
     items_last_7_days: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ItemRecord:
-    """An item to store with its dedupe fingerprint and the topics it matched."""
+    """An item to store with its dedupe fingerprint and the topics it matched.
+
+    The fingerprint's stored form is encoded where the record is made (a document
+    worker), not in the store's one writing thread, which sets a cold cycle's pace.
+    """
 
     item: Item
     fingerprint: Fingerprint
     matches: dict[str, list[TermHit]]  # topic slug -> hits, matched topics only
+    fingerprint_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fingerprint_json", self.fingerprint.to_json())
 
 
 @dataclass(slots=True)
