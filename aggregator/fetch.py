@@ -97,8 +97,8 @@ class Fetcher:
 
         The host's slot comes first: a source queued behind its busy host must not hold a
         global slot that other hosts' sources could use meanwhile. A caller may hold the
-        slot past the fetch, until the document is processed and stored, which bounds
-        the documents held in memory to the global limit (see `fetch_in_slot`).
+        slot past the fetch, until the document is processed, which bounds the documents
+        being fetched and processed to the global limit (see `fetch_in_slot`).
         """
         parts = urlsplit(url)
         if parts.scheme.lower() in ("http", "https"):

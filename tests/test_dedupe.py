@@ -181,7 +181,10 @@ def test_the_merge_probe_rules_out_only_pairs_compare_would_not_merge(
 
 
 def test_the_merge_probe_says_may_when_it_cannot_read_the_signature() -> None:
-    probe = MergeProbe(fingerprint("Kestrel Bio doses first lupus patient", "CAR-T " * 40))
+    fp = fingerprint("Kestrel Bio doses first lupus patient", "CAR-T " * 40)
+    assert Fingerprint.packed_signature_of(fp.to_json()) == b"".join(
+        value.to_bytes(4, "little") for value in fp.signature)
+    probe = MergeProbe(fp)
     for stored in ("{}", '{"v":"x","sig":"not base64!"}', '{"sig":"AAAA"}'):
         assert probe.may_merge(stored)
 

@@ -90,6 +90,8 @@ MIN_CONTAINED_SHINGLES = 20
 SCHEME = f"mh{NUM_PERM}a32s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
 
 _MINHASHER = MinHasher(NUM_PERM, SEED)
+#: How Fingerprint.to_json writes the signature (compact separators).
+_SIG_KEY = '"sig":"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,20 @@ class Fingerprint:
             ensure_ascii=False,
             separators=(",", ":"),
         )
+
+    @staticmethod
+    def packed_signature_of(stored_json: str) -> bytes | None:
+        """The little-endian signature bytes of :meth:`to_json` output, read without
+        decoding the rest (anchors, bands); None when `stored_json` is not of that shape."""
+        start = stored_json.find(_SIG_KEY)
+        if start < 0:
+            return None
+        start += len(_SIG_KEY)
+        try:
+            return base64.b64decode(stored_json[start:stored_json.find('"', start)],
+                                    validate=True)
+        except ValueError:
+            return None
 
     @classmethod
     def from_json(cls, s: str) -> Fingerprint:
@@ -182,7 +198,7 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     bands: list[str] = []
     if shingles:
         values = _MINHASHER.signature(shingles)  # min() is order-independent
-        signature = tuple(int(v) for v in values)
+        signature = tuple(values.tolist())
         for band in range(BANDS):
             rows = values[band * ROWS : (band + 1) * ROWS].tobytes()
             bands.append(_key(str(band), rows))
@@ -287,24 +303,12 @@ class MergeProbe:
         self._threshold = threshold
 
     def may_merge(self, stored_json: str) -> bool:
-        start = stored_json.find(_SIG_KEY)
-        if start < 0:
-            return True
-        start += len(_SIG_KEY)
-        try:
-            packed = base64.b64decode(stored_json[start:stored_json.find('"', start)],
-                                      validate=True)
-        except ValueError:
-            return True
-        if len(packed) != self._signature.nbytes:
+        packed = Fingerprint.packed_signature_of(stored_json)
+        if packed is None or len(packed) != self._signature.nbytes:
             return True
         equal = int(np.count_nonzero(np.frombuffer(packed, dtype="<u4") == self._signature))
         similarity = equal / len(self._signature)  # as _jaccard computes it
         return similarity >= self._threshold or similarity >= CONTAINMENT_FLOOR
-
-
-#: How Fingerprint.to_json writes the signature (compact separators).
-_SIG_KEY = '"sig":"'
 
 
 def best_match(

@@ -6,8 +6,8 @@ processes sharing the file) queue on the busy timeout instead of failing half-wa
 A database still locked after the busy timeout is a `TransientStoreError`; with the
 default 30 s timeout that wait outlasts `retried`'s budget, so it is reported at once
 (the next cycle tries again), and only a shorter timeout gets backoff retries. A
-connection is opened per thread because
-sqlite3 connections must not be shared across threads.
+connection is opened per thread because sqlite3 connections must not be shared across
+threads.
 """
 
 from __future__ import annotations
