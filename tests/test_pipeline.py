@@ -19,7 +19,7 @@ import pytest
 import aggregator.documents
 from aggregator.dedupe import Fingerprint
 from aggregator.models import Item, RawEntry
-from aggregator.pipeline import Pipeline
+from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.store import MergePolicy, PollOutcome, StoreError
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.workers import shutdown_pool
@@ -304,29 +304,36 @@ def test_unchanged_entries_are_not_processed_again(
     assert len(normalized) == 6 + 7 and sorted(fingerprinted[6:]) == ["guid:e2", "guid:e6"]
 
 
+FIRST, SECOND = Entry("dup", "The first entry"), Entry("dup", "The second entry")
+
+
+def repoll_a_repeated_key(feed_server: FeedServer, tmp_path: Path,
+                          then: list[Entry]) -> tuple[list[str], SourceReport]:
+    """Poll a feed whose two entries share a key, then the feed `then`: the stored
+    titles and the second poll's report."""
+    feed_server.routes["/feed.xml"] = route = Route(rss([FIRST, SECOND]))
+    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
+        harness.cycle()
+        route.body = rss(then)
+        report = harness.cycle().sources[0]
+        return [item["title"] for item in harness.items("Wire")], report
+
+
 def test_a_repeated_key_keeps_the_first_entry_when_only_a_later_one_changes(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    first, second = Entry("dup", "The first entry"), Entry("dup", "The second entry")
-    feed_server.routes["/feed.xml"] = route = Route(rss([first, second]))
-    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
-        harness.cycle()
-        route.body = rss([first, Entry("dup", "The second entry, edited")])
-        report = harness.cycle().sources[0]
-        assert [item["title"] for item in harness.items("Wire")] == ["The first entry"]
+    titles, report = repoll_a_repeated_key(
+        feed_server, tmp_path, [FIRST, Entry("dup", "The second entry, edited")])
+    assert titles == ["The first entry"]
     assert (report.status, report.entries) == ("unchanged", 1)
 
 
 def test_a_later_entry_sharing_a_key_is_written_once_it_stands_alone(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    first, second = Entry("dup", "The first entry"), Entry("dup", "The second entry")
-    feed_server.routes["/feed.xml"] = route = Route(rss([first, second]))
-    with Harness(tmp_path, {"Wire": feed_server.url("/feed.xml")}) as harness:
-        harness.cycle()
-        route.body = rss([second])  # the entry that lost the key is now the only one
-        report = harness.cycle().sources[0]
-        assert [item["title"] for item in harness.items("Wire")] == ["The second entry"]
+    # The entry that lost the key is now the only one.
+    titles, report = repoll_a_repeated_key(feed_server, tmp_path, [SECOND])
+    assert titles == ["The second entry"]
     assert (report.status, report.updated) == ("updated", 1)
 
 
