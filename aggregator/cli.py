@@ -216,7 +216,7 @@ def _stored_document(stored: Any, config: Config):
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from aggregator.dedupe import Fingerprint, compare
+    from aggregator.dedupe import compare
 
     config = _load(args)
     store, pipeline = _open_pipeline(config)
@@ -234,7 +234,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             verdict = "MATCHES" if match.matched else "does not match"
             print(f"  topic {match.topic}: {verdict}: {match.reason}")
         threshold = config.dedupe.threshold
-        mine = Fingerprint.from_json(item.fingerprint)
+        if not item.in_dedupe_scope:
+            print("  not compared when stored: outside the dedupe scope (no topic's terms "
+                  "occur in it); below, what its text would give")
+        mine = item.dedupe_fingerprint()
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:
             others = store.find_items(args.other)
@@ -244,7 +247,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         elif others:
             print(f"  merged with {len(others)} other copies:")
         for other in others:
-            verdict = compare(mine, Fingerprint.from_json(other.fingerprint), threshold)
+            verdict = compare(mine, other.dedupe_fingerprint(), threshold)
             same_story = "same story" if other.story_id == item.story_id else "different stories"
             print(f"  vs {other.source} {other.item_id} ({same_story}): {verdict.reason}")
     finally:

@@ -176,6 +176,10 @@ class DedupeConfig(_Section):
     window_days: float = Field(default=7, gt=0)
     threshold: float = Field(default=0.5, gt=0, le=1)
     source_preference: list[str] = Field(default_factory=list)
+    # "topics": only items some topic's terms occur in are fingerprinted and merged;
+    # the rest are never published, so comparing them is wasted (see aggregator.documents).
+    # "all": every item, for a store kept as an archive of every story.
+    scope: Literal["topics", "all"] = "topics"
 
 
 class PublishConfig(_Section):

@@ -26,13 +26,20 @@ from datetime import UTC, datetime
 
 from aggregator import metrics
 from aggregator.config import Config, SourceConfig
-from aggregator.documents import ProcessedFeed
+from aggregator.documents import ProcessedFeed, in_dedupe_scope
 from aggregator.fetch import Fetcher
 from aggregator.match import MatchDocument, TopicMatcher, compile_topics
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit
 from aggregator.parse import FeedParseError
 from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
-from aggregator.store import MergePolicy, PollOutcome, SourceState, SQLStore, StoreError
+from aggregator.store import (
+    LateFingerprint,
+    MergePolicy,
+    PollOutcome,
+    SourceState,
+    SQLStore,
+    StoreError,
+)
 from aggregator.workers import DocumentJob, DocumentProcessor, WorkerDied
 from aggregator.writes import BatchWriter, in_store_thread
 
@@ -90,6 +97,7 @@ def rules_hash(config: Config, slug: str) -> str:
         "topic": topic.model_dump(exclude={"title", "description", "max_entries"}),
         "terms": config.terms,
         "tags": {s.name: s.tags for s in config.sources},
+        "dedupe_scope": config.dedupe.scope,  # "all" must fingerprint what "topics" did not
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -254,6 +262,7 @@ class Pipeline:
             source=source.name, tags=tuple(source.tags), body=result.body,
             url=result.final_url or result.url, content_type=result.content_type,
             seen_at=attempted, known=known, seen=seen,
+            fingerprint_all=self.config.dedupe.scope == "all",
         )
         return await self.processor.process(job, parallel=parallel)
 
@@ -320,7 +329,12 @@ class Pipeline:
 def rematch_changed_topics(
     config: Config, store: SQLStore, matcher: TopicMatcher
 ) -> dict[str, int]:
-    """Apply new or edited topics to stored items within the retention window."""
+    """Apply new or edited topics to stored items within the retention window.
+
+    An item stored outside the dedupe scope that an edited topic now takes in is
+    fingerprinted here and merged into the story it duplicates (`join_stories`) before
+    its matches are written, so the topic's feed shows it once, as a copy.
+    """
     store.drop_topics_except([topic.slug for topic in config.topics])
     versions = store.topic_versions()
     stale = [
@@ -332,6 +346,7 @@ def rematch_changed_topics(
     since = time.time() - config.storage.retention_days * 86400
     tags = {source.name: source.tags for source in config.sources}
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}
+    late: list[LateFingerprint] = []
     for batch in store.items_since(since):
         for stored in batch:
             document = MatchDocument(
@@ -340,9 +355,21 @@ def rematch_changed_topics(
                 author=stored.author, source=stored.source,
                 source_tags=tags.get(stored.source, []),
             )
-            for match in matcher.match(document):
+            results = matcher.match(document)
+            for match in results:
                 if match.matched and match.topic in found:
                     found[match.topic][stored.item_id] = (stored.story_id, match.hits)
+            if not stored.in_dedupe_scope and (
+                config.dedupe.scope == "all" or in_dedupe_scope(results)
+            ):
+                late.append(LateFingerprint(stored.item_id, stored.canonical_link,
+                                            stored.published, stored.dedupe_fingerprint()))
+    if late:
+        moved = store.join_stories(late, merge_policy(config))
+        for matches in found.values():
+            for item_id, story_id in moved.items():
+                if item_id in matches:
+                    matches[item_id] = (story_id, matches[item_id][1])
     return {
         slug: store.replace_topic_matches(slug, found[slug], since, rules_hash(config, slug))
         for slug in stale

@@ -70,6 +70,7 @@ class DocumentJob:
     seen_at: datetime
     known: Mapping[str, str]
     seen: Mapping[bytes, str]
+    fingerprint_all: bool = False  # dedupe scope "all"
 
 
 class WorkerDied(Exception):
@@ -122,7 +123,7 @@ def run_job(rules: MatchRules, job: DocumentJob) -> ProcessedFeed:
 
 def run_job_with(matcher: TopicMatcher, job: DocumentJob) -> ProcessedFeed:
     return process_document(job.source, job.tags, job.body, job.url, job.content_type,
-                            job.seen_at, matcher, job.known, job.seen)
+                            job.seen_at, matcher, job.known, job.seen, job.fingerprint_all)
 
 
 def exit_with_parent() -> None:

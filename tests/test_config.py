@@ -54,6 +54,7 @@ def problems_for(text: str, tmp_path: Path) -> list[str]:
         ('[[topics]]\nslug = "car-t"\ntitle = "again"\ninclude = ["x"]\n',
          "topics[1].slug: duplicate slug 'car-t'"),
         ('[fetch]\nper_host = 0\n', "fetch.per_host: Input should be greater than or equal to 1"),
+        ('[dedupe]\nscope = "some"\n', "dedupe.scope: Input should be 'topics' or 'all'"),
     ],
 )
 def test_each_mistake_is_named_by_key(snippet: str, expected: str, tmp_path: Path) -> None:

@@ -203,7 +203,8 @@ def test_many_workers_storing_copies_at_once_never_split_a_story(postgres_url: s
                                    f"{source} market note {round_}-{k} on rates and bonds",
                                    f"Unrelated market commentary number {k} from {source}."))
                   for k in range(n % 3 * 4)]  # 0, 4 or 8 more new items
-        lock_keys.append(len({band_lock_key(key) for key in store_base.merge_keys(items)}))
+        lock_keys.append(len({band_lock_key(key) for key in store_base.merge_keys(
+            (r.fingerprint, r.item.canonical_link) for r in items)}))
         barrier.wait(10)
         stores[n].record_poll(outcome(source, items), POLICY)
 
@@ -369,14 +370,14 @@ def test_merge_locks_of_separate_schemas_never_wait_for_each_other(postgres_serv
         a, b, a_again = stores  # type: ignore[misc]
         try:
             with a.transaction() as held:
-                a._lock_bands(held, [new])
+                a._lock_bands(held, [(new.fingerprint, None)])
                 with b.transaction() as other:  # another deployment: goes straight through
                     other.execute("SET LOCAL lock_timeout = '2s'")
-                    b._lock_bands(other, [new])
+                    b._lock_bands(other, [(new.fingerprint, None)])
                 with (pytest.raises(TransientStoreError, match="lock timeout"),
                       a_again.transaction() as same):  # the same deployment: waits
                     same.execute("SET LOCAL lock_timeout = '200ms'")
-                    a_again._lock_bands(same, [new])
+                    a_again._lock_bands(same, [(new.fingerprint, None)])
         finally:
             for store in stores:
                 store.close()

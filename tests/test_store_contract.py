@@ -6,6 +6,7 @@ engines too; the ones below add what several processes sharing one store rely on
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -16,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from aggregator.dedupe import fingerprint
-from aggregator.models import TermHit
-from aggregator.store import MergePolicy, SQLStore, StoreError, open_store
+from aggregator.models import Item, TermHit
+from aggregator.store import LateFingerprint, MergePolicy, SQLStore, StoreError, open_store
 from aggregator.store import base as store_base
 from aggregator.store.base import load_migrations
+from aggregator.store.records import ItemRecord
 from aggregator.store.sqlite import SQLiteStore
 from tests.test_store import (  # noqa: F401 (collected here, on both engines)
     make_item,
@@ -45,6 +47,14 @@ def store(store_url: str) -> Iterator[SQLStore]:
     s.sync_sources([("Wire", "https://wire.example/feed"), ("Other", "https://other.example/f")])
     yield s
     s.close()
+
+
+def two_copies() -> tuple[Item, Item]:
+    """RELEASE on Wire, and an hour later on Other with a wire's title prefix."""
+    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
+    other = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
+                      published=wire.published + timedelta(hours=1))
+    return wire, other
 
 
 def rows(store: SQLStore, table: str) -> int:
@@ -117,9 +127,7 @@ SCHEMA_V2 = [
 def test_a_store_of_an_earlier_schema_keeps_its_bands_and_merges_after_migrating(
     store_url: str,
 ) -> None:
-    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
-    other = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
-                      published=wire.published + timedelta(hours=1))
+    wire, other = two_copies()
     old = open_store(store_url)
     old.record_poll(outcome("Wire", [record(wire)]), POLICY)
     bands = rows(old, "story_bands")
@@ -154,9 +162,7 @@ def test_repeating_a_poll_never_adds_a_row(store: SQLStore) -> None:
 
 
 def test_copies_on_two_sources_are_one_story(store: SQLStore) -> None:
-    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
-    other = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
-                      published=wire.published + timedelta(hours=1))
+    wire, other = two_copies()
     store.record_poll(outcome("Wire", [record(wire, {"t": [TermHit("CAR-T", "title")]})]),
                       POLICY)
     report = store.record_poll(
@@ -172,6 +178,61 @@ def test_copies_on_two_sources_are_one_story(store: SQLStore) -> None:
                        published=other.published)
     store.record_poll(outcome("Other", [record(edited)]), preferred)
     assert store.topic_stories("t", 10)[0].primary.source == "Other"
+
+
+def unfingerprinted(item: Item, topics: dict[str, list[TermHit]] | None = None) -> ItemRecord:
+    """An item outside the dedupe scope, as a document worker sends it."""
+    return ItemRecord(item, None, topics or {})
+
+
+def band_rows(store: SQLStore, item_id: str) -> int:
+    with store.transaction(write=False) as cur:
+        cur.execute("SELECT COUNT(*) FROM story_bands WHERE item_id = ?", (item_id,))
+        return int(cur.fetchone()[0])
+
+
+def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_in(
+    store: SQLStore,
+) -> None:
+    early, later = two_copies()
+    store.record_poll(outcome("Wire", [unfingerprinted(early, {"t": []})]), POLICY)
+    assert band_rows(store, early.item_id) == 0
+    # Not a candidate for a copy in scope, not even by its canonical link.
+    later = dataclasses.replace(later, canonical_link=early.canonical_link)
+    report = store.record_poll(outcome("Other", [record(later, {"t": []})]), POLICY)
+    assert (report.new, report.merged, rows(store, "stories")) == (1, 0, 2)
+    [stored] = store.find_items(early.item_id)
+    assert not stored.in_dedupe_scope
+    assert stored.dedupe_fingerprint() == fingerprint(early.title_text, early.summary_text)
+
+    moved = store.join_stories([LateFingerprint(early.item_id, early.canonical_link,
+                                                early.published.timestamp(),
+                                                stored.dedupe_fingerprint())], POLICY)
+    assert moved == {early.item_id: later.item_id}
+    assert rows(store, "stories") == 1 and band_rows(store, early.item_id) > 0
+    [story] = store.topic_stories("t", 10)
+    # The story keeps its id; the earlier copy becomes its primary, the matches follow.
+    assert story.story_id == later.item_id and story.primary.item_id == early.item_id
+    assert [copy.source for copy in story.copies] == ["Other"]
+    assert store.find_items(early.item_id)[0].in_dedupe_scope
+    assert store.purge(early.published.timestamp() + 1) == 1  # its bands go with it
+    assert band_rows(store, early.item_id) == 0
+
+
+def test_an_edit_that_brings_an_item_into_the_dedupe_scope_merges_it(store: SQLStore) -> None:
+    wire = make_item("Wire", "guid:1", RELEASE[0], RELEASE[1])
+    teaser = make_item("Other", "guid:9", "Nuvexa Bio doses first patient", "More soon.",
+                       published=wire.published + timedelta(hours=1))
+    store.record_poll(outcome("Wire", [record(wire, {"t": []})]), POLICY)
+    store.record_poll(outcome("Other", [unfingerprinted(teaser)]), POLICY)
+    full = make_item("Other", "guid:9", "PRESS RELEASE: " + RELEASE[0], RELEASE[1],
+                     published=teaser.published)
+    report = store.record_poll(outcome("Other", [record(full, {"t": []})]), POLICY)
+    assert (report.new, report.updated, rows(store, "stories")) == (0, 1, 1)
+    [story] = store.topic_stories("t", 10)
+    assert story.story_id == wire.item_id
+    assert [copy.source for copy in story.copies] == ["Other"]
+    assert band_rows(store, teaser.item_id) > 0
 
 
 def test_an_edit_takes_the_publishers_updated_date(store: SQLStore) -> None:

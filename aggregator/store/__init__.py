@@ -9,6 +9,7 @@ from aggregator.store.base import SQLStore, StoreError
 from aggregator.store.records import (
     IngestReport,
     ItemRecord,
+    LateFingerprint,
     MergePolicy,
     PollOutcome,
     SourceState,
@@ -17,8 +18,8 @@ from aggregator.store.records import (
 )
 
 __all__ = [
-    "IngestReport", "ItemRecord", "MergePolicy", "PollOutcome", "SQLStore", "SourceState",
-    "StoreError", "StoredItem", "StoredStory", "open_store", "sqlite_path",
+    "IngestReport", "ItemRecord", "LateFingerprint", "MergePolicy", "PollOutcome", "SQLStore",
+    "SourceState", "StoreError", "StoredItem", "StoredStory", "open_store", "sqlite_path",
 ]
 
 

@@ -37,8 +37,10 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from aggregator.dedupe import Fingerprint, MergeProbe, compare
 from aggregator.models import Item, StoryCopy, TermHit, utc_datetime
 from aggregator.store.records import (
+    UNFINGERPRINTED,
     IngestReport,
     ItemRecord,
+    LateFingerprint,
     MergePolicy,
     PollOutcome,
     SourceState,
@@ -146,6 +148,11 @@ class StoredVersion(NamedTuple):
     content_hash: str
     story_id: str
     updated: float | None
+    fingerprinted: bool  # False: outside the dedupe scope when stored (see ItemRecord)
+
+
+#: What story assignment of an item reads by: its fingerprint and canonical link.
+MergeInput = tuple[Fingerprint, str | None]
 
 
 ITEM_COLUMNS = (
@@ -218,10 +225,10 @@ class SQLStore:
     def _lock_migrations(self, cur: Cursor) -> None:
         """Keep two processes from migrating at once (PostgreSQL; SQLite locks the file)."""
 
-    def _lock_bands(self, cur: Cursor, new: Sequence[ItemRecord]) -> None:
-        """Serialize concurrent story assignment of `new` items sharing a band or link
-        with another writer's (PostgreSQL, by `merge_keys`; SQLite has one writer at a
-        time)."""
+    def _lock_bands(self, cur: Cursor, joining: Sequence[MergeInput]) -> None:
+        """Serialize concurrent story assignment of `joining` items sharing a band or
+        link with another writer's (PostgreSQL, by `merge_keys`; SQLite has one writer
+        at a time)."""
 
     def _claim_sql_suffix(self) -> str:
         """Row locks for a claim that skip rows another worker is claiming."""
@@ -426,7 +433,10 @@ class SQLStore:
         records = [record for outcome in outcomes for record in outcome.items]
         with self.transaction() as cur:
             stored = self._stored_versions(cur, [r.item.item_id for r in records])
-            self._lock_bands(cur, [r for r in records if r.item.item_id not in stored])
+            self._lock_bands(cur, [
+                (r.fingerprint, r.item.canonical_link) for r in records
+                if r.fingerprint is not None and not _fingerprinted(stored.get(r.item.item_id))
+            ])
             reports = [IngestReport() for _ in outcomes]
             touched: set[str] = set()  # existing stories that gained or changed a copy
             topics: set[str] = set()  # topics whose feeds change
@@ -466,12 +476,13 @@ class SQLStore:
         found: dict[str, StoredVersion] = {}
         for chunk in chunks(item_ids):
             cur.execute(
-                "SELECT item_id, content_hash, story_id, updated FROM items "
+                "SELECT item_id, content_hash, story_id, updated, fingerprint <> ? FROM items "
                 f"WHERE item_id IN ({marks(chunk)})",
-                tuple(chunk),
+                (UNFINGERPRINTED, *chunk),
             )
-            for item_id, content_hash, story_id, updated in cur.fetchall():
-                found[item_id] = StoredVersion(content_hash, story_id, updated)
+            for item_id, content_hash, story_id, updated, fingerprinted in cur.fetchall():
+                found[item_id] = StoredVersion(content_hash, story_id, updated,
+                                               bool(fingerprinted))
         return found
 
     def _ingest_item(
@@ -504,6 +515,11 @@ class SQLStore:
             self._update_item(cur, item, existing, now)
             report.updated += 1
             story_id = existing.story_id
+            if record.fingerprint is not None and not existing.fingerprinted:
+                # An edit brought it into the dedupe scope: it may be a copy after all.
+                story_id = self._join_story(cur, LateFingerprint(
+                    item.item_id, item.canonical_link, item.published.timestamp(),
+                    record.fingerprint), policy)
         assert story_id is not None
         if story_id != item.item_id or existing is not None:
             touched.add(story_id)  # a story it founded just now was written complete
@@ -518,7 +534,10 @@ class SQLStore:
         None when a concurrent writer stored the item first (nothing is written then)."""
         item = record.item
         published = item.published.timestamp()
-        story_id = self._assign_story(cur, record, published, policy)
+        story_id = item.item_id
+        if record.fingerprint is not None:
+            story_id = self._assign_story(cur, item.item_id, item.canonical_link,
+                                          record.fingerprint, published, policy)
         cur.execute(
             "INSERT INTO items (item_id, source, item_key, story_id, link, canonical_link, "
             "title, summary_html, content_html, title_text, summary_text, content_text, "
@@ -531,14 +550,8 @@ class SQLStore:
         )
         if cur.fetchone() is None:
             return None
-        bands = sorted(set(record.fingerprint.bands))
-        if bands:  # one statement for all of them: a round trip per band adds up on a server
-            cur.execute(
-                "INSERT INTO story_bands (band, published, item_id) VALUES "
-                + ", ".join(["(?, ?, ?)"] * len(bands))
-                + " ON CONFLICT DO NOTHING",
-                [value for band in bands for value in (band, published, item.item_id)],
-            )
+        if record.fingerprint is not None:
+            self._insert_bands(cur, item.item_id, published, record.fingerprint)
         if story_id == item.item_id:  # what `_refresh_story` would make of it
             updated = max(published, item.updated.timestamp() if item.updated else 0.0)
             cur.execute(
@@ -565,24 +578,81 @@ class SQLStore:
             (*_item_text(item), updated, now, item.content_hash, item.item_id),
         )
 
+    def _insert_bands(
+        self, cur: Cursor, item_id: str, published: float, fingerprint: Fingerprint
+    ) -> None:
+        bands = sorted(set(fingerprint.bands))
+        if bands:  # one statement for all of them: a round trip per band adds up on a server
+            cur.execute(
+                "INSERT INTO story_bands (band, published, item_id) VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(bands))
+                + " ON CONFLICT DO NOTHING",
+                [value for band in bands for value in (band, published, item_id)],
+            )
+
     def _assign_story(
-        self, cur: Cursor, record: ItemRecord, published: float, policy: MergePolicy
+        self,
+        cur: Cursor,
+        item_id: str,
+        canonical_link: str | None,
+        fingerprint: Fingerprint,
+        published: float,
+        policy: MergePolicy,
     ) -> str:
-        """The story a new item belongs to: an existing one it duplicates, else its own."""
-        item = record.item
-        if item.canonical_link:
+        """The story an item joins: an existing one it duplicates, else its own. Only
+        fingerprinted items are candidates (an item outside the dedupe scope is in a
+        story of its own until it is fingerprinted)."""
+        if canonical_link:
             cur.execute(
                 "SELECT story_id FROM items WHERE canonical_link = ? AND published >= ? "
-                "AND published <= ? ORDER BY first_seen LIMIT 1",
-                (item.canonical_link, published - policy.window_seconds,
-                 published + policy.window_seconds),
+                "AND published <= ? AND fingerprint <> ? ORDER BY first_seen LIMIT 1",
+                (canonical_link, published - policy.window_seconds,
+                 published + policy.window_seconds, UNFINGERPRINTED),
             )
             row = cur.fetchone()
             if row is not None:
                 return row[0]
-        best = self.find_duplicate(cur, record.fingerprint, published, policy,
-                                   exclude_item=item.item_id)
-        return best[0] if best else item.item_id
+        best = self.find_duplicate(cur, fingerprint, published, policy, exclude_item=item_id)
+        return best[0] if best else item_id
+
+    def _join_story(self, cur: Cursor, late: LateFingerprint, policy: MergePolicy) -> str:
+        """Fingerprint a stored item that was outside the dedupe scope and move it into
+        the story it duplicates, if any; return its story id.
+
+        Such an item is alone in a story of its own (`_assign_story` never offers it to
+        another item), so moving it leaves that story empty: it is deleted, and the
+        item's matches follow it. The caller refreshes the story it joined.
+        """
+        story_id = self._assign_story(cur, late.item_id, late.canonical_link, late.fingerprint,
+                                      late.published, policy)
+        cur.execute("UPDATE items SET fingerprint = ?, story_id = ? WHERE item_id = ?",
+                    (late.fingerprint.to_json(), story_id, late.item_id))
+        self._insert_bands(cur, late.item_id, late.published, late.fingerprint)
+        if story_id != late.item_id:
+            cur.execute("UPDATE matches SET story_id = ? WHERE item_id = ?",
+                        (story_id, late.item_id))
+            cur.execute("DELETE FROM stories WHERE story_id = ?", (late.item_id,))
+        return story_id
+
+    @retried
+    def join_stories(
+        self, late: Sequence[LateFingerprint], policy: MergePolicy
+    ) -> dict[str, str]:
+        """Fingerprint stored items that an edited topic brought into the dedupe scope,
+        oldest first, merging each into the story it duplicates; return the story each
+        item that joined another story is now in (by item id)."""
+        with self.transaction() as cur:
+            self._lock_bands(cur, [(x.fingerprint, x.canonical_link) for x in late])
+            joined: dict[str, str] = {}  # item id -> the other story it joined
+            for each in sorted(late, key=lambda x: (x.published, x.item_id)):
+                story_id = self._join_story(cur, each, policy)
+                if story_id != each.item_id:
+                    joined[each.item_id] = story_id
+            stories = sorted(set(joined.values()))
+            self._lock_stories(cur, stories)
+            for story_id in stories:
+                self._refresh_story(cur, story_id, policy)
+            return joined
 
     def find_duplicate(
         self,
@@ -917,6 +987,7 @@ class SQLStore:
             cur.executemany(
                 "DELETE FROM story_bands WHERE band = ? AND published = ? AND item_id = ?",
                 [(band, published, item_id) for item_id, published, stored in expired
+                 if stored != UNFINGERPRINTED
                  for band in set(Fingerprint.from_json(stored).bands)],
             )
             ids = [row[0] for row in expired]
@@ -944,14 +1015,18 @@ def _item_text(item: Item) -> tuple[Any, ...]:
     )
 
 
-def merge_keys(records: Iterable[ItemRecord]) -> list[str]:
-    """What story assignment of these new items reads by: their bands and links."""
+def merge_keys(joining: Iterable[MergeInput]) -> list[str]:
+    """What story assignment of these items reads by: their bands and links."""
     keys: set[str] = set()
-    for record in records:
-        keys.update(record.fingerprint.bands)
-        if record.item.canonical_link:
-            keys.add("link:" + record.item.canonical_link)
+    for fingerprint, canonical_link in joining:
+        keys.update(fingerprint.bands)
+        if canonical_link:
+            keys.add("link:" + canonical_link)
     return sorted(keys)
+
+
+def _fingerprinted(stored: StoredVersion | None) -> bool:
+    return stored is not None and stored.fingerprinted
 
 
 def _status_word(outcome: PollOutcome, report: IngestReport) -> str:

@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool, PoolClosed
 from aggregator.config import redact_url
 from aggregator.store.base import (
     Cursor,
+    MergeInput,
     SQLStore,
     StoreError,
     TransientStoreError,
@@ -37,7 +38,6 @@ from aggregator.store.base import (
     marks,
     merge_keys,
 )
-from aggregator.store.records import ItemRecord
 
 POOL_MIN = 1
 POOL_MAX = 10  # per process; the poll threads share them, each holding one per transaction
@@ -140,10 +140,10 @@ class PostgresStore(SQLStore):
     def _lock_migrations(self, cur: Cursor) -> None:
         cur.execute(f"SELECT pg_advisory_xact_lock({SCOPED}, 0)", (MIGRATION_LOCK,))
 
-    def _lock_bands(self, cur: Cursor, new: Sequence[ItemRecord]) -> None:
+    def _lock_bands(self, cur: Cursor, joining: Sequence[MergeInput]) -> None:
         """Lock each band in ascending key order (so two polls never deadlock), under
         a shared merge lock; a poll with too many bands takes the merge lock alone."""
-        bands = merge_keys(new)
+        bands = merge_keys(joining)
         if not bands:
             return
         keys = sorted({band_lock_key(band) for band in bands})

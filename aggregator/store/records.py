@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aggregator.dedupe import Fingerprint
+from aggregator.dedupe import Fingerprint, fingerprint, lead_of
 from aggregator.models import Item, StoryCopy, TermHit
 
 
@@ -34,21 +34,41 @@ class SourceState:
     items_last_7_days: int = 0
 
 
+#: The stored fingerprint of an item that was never fingerprinted (see ItemRecord).
+UNFINGERPRINTED = ""
+
+
 @dataclass(frozen=True, slots=True)
 class ItemRecord:
     """An item to store with its dedupe fingerprint and the topics it matched.
+
+    `fingerprint` is None for an item outside the dedupe scope (no topic's terms occur
+    in it, see aggregator.documents): it is stored as a story of its own, with no
+    bands, and is fingerprinted and merged later only if an edited topic takes it in.
 
     The fingerprint's stored form is encoded where the record is made (a document
     worker), not in the store's one writing thread, which sets a cold cycle's pace.
     """
 
     item: Item
-    fingerprint: Fingerprint
+    fingerprint: Fingerprint | None
     matches: dict[str, list[TermHit]]  # topic slug -> hits, matched topics only
     fingerprint_json: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fingerprint_json", self.fingerprint.to_json())
+        encoded = UNFINGERPRINTED if self.fingerprint is None else self.fingerprint.to_json()
+        object.__setattr__(self, "fingerprint_json", encoded)
+
+
+@dataclass(frozen=True, slots=True)
+class LateFingerprint:
+    """The fingerprint of an item stored outside the dedupe scope, computed once an
+    edited topic took it in (`SQLStore.join_stories`)."""
+
+    item_id: str
+    canonical_link: str | None
+    published: float
+    fingerprint: Fingerprint
 
 
 @dataclass(slots=True)
@@ -107,7 +127,18 @@ class StoredItem:
     updated: float | None
     first_seen: float
     changed_at: float
-    fingerprint: str
+    fingerprint: str  # JSON, or UNFINGERPRINTED
+
+    @property
+    def in_dedupe_scope(self) -> bool:
+        return self.fingerprint != UNFINGERPRINTED
+
+    def dedupe_fingerprint(self) -> Fingerprint:
+        """The stored fingerprint; for an item stored outside the dedupe scope, the one
+        it gets once a topic takes it in (made from the same stored text)."""
+        if self.in_dedupe_scope:
+            return Fingerprint.from_json(self.fingerprint)
+        return fingerprint(self.title_text, lead_of(self.summary_text, self.content_text))
 
 
 @dataclass(slots=True)
