@@ -1,2 +1,15 @@
 """newswire-aggregator."""
 __version__ = "0.1.0"
+
+
+def main() -> int:
+    """The `aggregator` command (see aggregator.cli).
+
+    The console script imports this, not the CLI, because spawned document workers
+    import their parent's main module (the console script) before their own work: with
+    the CLI at the top of it, each worker also loaded the config models, the renderers
+    and their dependencies, 18 MB it never uses.
+    """
+    from aggregator.cli import main as cli_main
+
+    return cli_main()

@@ -30,10 +30,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from aggregator.config import Config, TopicConfig
 from aggregator.documents import ProcessedFeed, process_document
-from aggregator.match import TopicMatcher, compile_topics
+from aggregator.match import PlainTopicRules, TopicMatcher, compile_topics
+
+if TYPE_CHECKING:  # a worker process never imports the config models (pydantic)
+    from aggregator.config import Config
 
 log = logging.getLogger("aggregator.workers")
 
@@ -45,7 +48,7 @@ class MatchRules:
     """What a worker needs to build the topic matcher; `digest` names the version."""
 
     digest: str
-    topics: tuple[TopicConfig, ...]
+    topics: tuple[PlainTopicRules, ...]
     terms: Mapping[str, list[str]]
 
     @classmethod
@@ -54,7 +57,8 @@ class MatchRules:
             [[topic.model_dump() for topic in config.topics], config.terms], sort_keys=True
         )
         digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-        return cls(digest, tuple(config.topics), dict(config.terms))
+        topics = tuple(PlainTopicRules.of(topic) for topic in config.topics)
+        return cls(digest, topics, dict(config.terms))
 
 
 @dataclass(frozen=True, slots=True)

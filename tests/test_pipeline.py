@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import aggregator.documents
+import aggregator.workers
 from aggregator.dedupe import Fingerprint
 from aggregator.models import Item, RawEntry
 from aggregator.pipeline import Pipeline, SourceReport
@@ -213,12 +214,29 @@ def test_worker_processes_store_what_the_polling_process_stores(
             report = pooled.cycle()
             assert report.count("new") == 10 and report.total("new") == 50
             in_workers = stored_state(pooled)
+            # The workers never load the config models: pydantic is ~11 MB per process.
+            pool = aggregator.workers._shared_pool(2)
+            maps = [Path(f"/proc/{pid}/maps").read_text() for pid in pool._processes]
+            assert len(maps) == 2 and all("_pydantic_core" not in text for text in maps)
+            assert all("lxml" in text for text in maps)  # the probe sees their imports
     finally:
         shutdown_pool()
     with Harness(tmp_path / "thread", sources, fetch={"workers": 0}) as threaded:
         threaded.cycle()
         assert stored_state(threaded) == in_workers
     assert any(row[5] == "car-t-lupus" for row in in_workers)
+
+
+def test_a_worker_spawned_by_the_aggregator_command_does_not_load_the_cli() -> None:
+    # A spawned worker runs its parent's main module first, as "__mp_main__": for the
+    # service that is the `aggregator` console script, which must stay light.
+    script = Path(sys.executable).parent / "aggregator"
+    assert script.exists(), "the package is installed with its console script"
+    probe = (f"import runpy, sys; runpy.run_path({str(script)!r}, run_name='__mp_main__'); "
+             "print(sorted({'aggregator.cli', 'pydantic', 'httpx'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=30).stdout.strip()
+    assert loaded == "[]"
 
 
 POOL_THEN_WAIT = """

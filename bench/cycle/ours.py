@@ -8,6 +8,11 @@ would (worker processes, once started, serve every later cycle). A cycle is
 All bench feeds are on one host (127.0.0.1) standing in for a thousand publishers,
 so the per-host limit is raised to the global one; everything else is the default
 configuration with the demo config's topics.
+
+The aggregator is imported inside the functions, not at the top: document workers are
+spawned processes, which import their parent's main module (this one) first. The
+service's own main module (the `aggregator` console script) is light, so this one must
+be too, or every worker would carry the polling process's imports (18 MB each).
 """
 
 from __future__ import annotations
@@ -18,19 +23,20 @@ import sys
 import tomllib
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aggregator.config import Config
-from aggregator.feeds import FeedService
-from aggregator.pipeline import Pipeline
-from aggregator.render import FORMATS
-from aggregator.store import open_store
 from bench.cycle.measure import Measurement
+
+if TYPE_CHECKING:
+    from aggregator.config import Config
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 CONCURRENCY = 50
 
 
 def bench_config(server: str, corpus: Path, store: Path) -> Config:
+    from aggregator.config import Config
+
     demo = tomllib.loads(DEMO.read_text())
     specs = json.loads((corpus / "manifest.json").read_text())
     return Config.model_validate({
@@ -43,6 +49,11 @@ def bench_config(server: str, corpus: Path, store: Path) -> Config:
 
 
 def main(server: str, corpus: Path, store: Path) -> None:
+    from aggregator.feeds import FeedService
+    from aggregator.pipeline import Pipeline
+    from aggregator.render import FORMATS
+    from aggregator.store import open_store
+
     config = bench_config(server, corpus, store)
     db = open_store(config.storage_url())
     pipeline = Pipeline(config, db)
