@@ -30,10 +30,12 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from aggregator.documents import ProcessedFeed, process_document
-from aggregator.match import PlainTopicRules, TopicMatcher, compile_topics
+from aggregator.match import TopicMatcher, compile_topics
+from aggregator.match.matcher import TopicRules
 
 if TYPE_CHECKING:  # a worker process never imports the config models (pydantic)
     from aggregator.config import Config
@@ -41,14 +43,20 @@ if TYPE_CHECKING:  # a worker process never imports the config models (pydantic)
 log = logging.getLogger("aggregator.workers")
 
 MAX_DEFAULT_WORKERS = 4
+# What a worker compiles a topic from: the fields of the TopicRules protocol.
+RULE_FIELDS = tuple(TopicRules.__annotations__)
 
 
 @dataclass(frozen=True, slots=True)
 class MatchRules:
-    """What a worker needs to build the topic matcher; `digest` names the version."""
+    """What a worker needs to build the topic matcher; `digest` names the version.
+
+    Topics travel as plain dicts of their rule fields, not as the config's pydantic
+    models, so a worker never imports pydantic (about 11 MB of resident memory each).
+    """
 
     digest: str
-    topics: tuple[PlainTopicRules, ...]
+    topics: tuple[dict[str, Any], ...]
     terms: Mapping[str, list[str]]
 
     @classmethod
@@ -57,8 +65,13 @@ class MatchRules:
             [[topic.model_dump() for topic in config.topics], config.terms], sort_keys=True
         )
         digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-        topics = tuple(PlainTopicRules.of(topic) for topic in config.topics)
+        topics = tuple({name: getattr(topic, name) for name in RULE_FIELDS}
+                       for topic in config.topics)
         return cls(digest, topics, dict(config.terms))
+
+    def compile(self) -> TopicMatcher:
+        topics = [cast(TopicRules, SimpleNamespace(**topic)) for topic in self.topics]
+        return compile_topics(topics, self.terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +134,7 @@ def run_job(rules: MatchRules, job: DocumentJob) -> ProcessedFeed:
     matcher = _matchers.get(rules.digest)
     if matcher is None:
         _matchers.clear()  # a reloaded config replaces the old rules
-        matcher = _matchers[rules.digest] = compile_topics(rules.topics, rules.terms)
+        matcher = _matchers[rules.digest] = rules.compile()
     return run_job_with(matcher, job)
 
 

@@ -10,20 +10,13 @@ See `query` for the query language, `text` for how terms are compared with text 
 `matcher` for the topic semantics.
 """
 
-from aggregator.match.matcher import (
-    MatchDocument,
-    PlainTopicRules,
-    RuleError,
-    TopicMatcher,
-    compile_topics,
-)
+from aggregator.match.matcher import MatchDocument, RuleError, TopicMatcher, compile_topics
 from aggregator.match.query import DEFAULT_FIELDS, FIELDS, QuerySyntaxError, parse_query
 
 __all__ = [
     "DEFAULT_FIELDS",
     "FIELDS",
     "MatchDocument",
-    "PlainTopicRules",
     "QuerySyntaxError",
     "RuleError",
     "TopicMatcher",

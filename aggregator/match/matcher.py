@@ -89,28 +89,6 @@ class TopicRules(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class PlainTopicRules:
-    """A topic's rules as plain data: what a document worker process is sent, so it
-    compiles its matcher without importing pydantic and the config models (about
-    11 MB of resident memory per worker)."""
-
-    slug: str
-    include: list[str]
-    require: list[str]
-    exclude: list[str]
-    query: str | None
-    sources: list[str]
-    tags: list[str]
-    trusted_sources: list[str]
-
-    @classmethod
-    def of(cls, topic: TopicRules) -> PlainTopicRules:
-        return cls(topic.slug, list(topic.include), list(topic.require), list(topic.exclude),
-                   topic.query, list(topic.sources), list(topic.tags),
-                   list(topic.trusted_sources))
-
-
-@dataclass(frozen=True, slots=True)
 class _Topic:
     slug: str
     sources: frozenset[str]
