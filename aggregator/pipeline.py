@@ -48,6 +48,8 @@ log = logging.getLogger("aggregator.poll")
 # A cycle over at least this many sources processes documents in worker processes;
 # fewer (a scheduler tick, `aggregator poll --source X`) are not worth starting them.
 PARALLEL_MIN_SOURCES = 8
+# Items fingerprinted late (a topic took them into the dedupe scope) per transaction.
+JOIN_BATCH = 500
 
 
 @dataclass(slots=True)
@@ -364,12 +366,14 @@ def rematch_changed_topics(
             ):
                 late.append(LateFingerprint(stored.item_id, stored.canonical_link,
                                             stored.published, stored.dedupe_fingerprint()))
-    if late:
-        moved = store.join_stories(late, merge_policy(config))
-        for matches in found.values():
-            for item_id, story_id in moved.items():
-                if item_id in matches:
-                    matches[item_id] = (story_id, matches[item_id][1])
+    moved: dict[str, str] = {}
+    late.sort(key=lambda each: (each.published, each.item_id))  # the oldest copy founds
+    for start in range(0, len(late), JOIN_BATCH):
+        moved |= store.join_stories(late[start:start + JOIN_BATCH], merge_policy(config))
+    for matches in found.values():
+        for item_id, story_id in moved.items():
+            if item_id in matches:
+                matches[item_id] = (story_id, matches[item_id][1])
     return {
         slug: store.replace_topic_matches(slug, found[slug], since, rules_hash(config, slug))
         for slug in stale

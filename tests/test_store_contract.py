@@ -205,11 +205,15 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     assert not stored.in_dedupe_scope
     assert stored.dedupe_fingerprint() == fingerprint(early.title_text, early.summary_text)
 
-    moved = store.join_stories([LateFingerprint(early.item_id, early.canonical_link,
-                                                early.published.timestamp(),
-                                                stored.dedupe_fingerprint())], POLICY)
-    assert moved == {early.item_id: later.item_id}
-    assert rows(store, "stories") == 1 and band_rows(store, early.item_id) > 0
+    late = LateFingerprint(early.item_id, early.canonical_link, early.published.timestamp(),
+                           stored.dedupe_fingerprint())
+    gone = dataclasses.replace(late, item_id="purged meanwhile")
+    assert store.join_stories([late, gone], POLICY) == {early.item_id: later.item_id}
+    bands = band_rows(store, early.item_id)
+    assert rows(store, "stories") == 1 and bands > 0
+    # Another worker re-matching after the same config change finds it done.
+    assert store.join_stories([late], POLICY) == {early.item_id: later.item_id}
+    assert rows(store, "stories") == 1 and band_rows(store, early.item_id) == bands
     [story] = store.topic_stories("t", 10)
     # The story keeps its id; the earlier copy becomes its primary, the matches follow.
     assert story.story_id == later.item_id and story.primary.item_id == early.item_id

@@ -517,9 +517,10 @@ class SQLStore:
             story_id = existing.story_id
             if record.fingerprint is not None and not existing.fingerprinted:
                 # An edit brought it into the dedupe scope: it may be a copy after all.
-                story_id = self._join_story(cur, LateFingerprint(
+                joined = self._join_story(cur, LateFingerprint(
                     item.item_id, item.canonical_link, item.published.timestamp(),
                     record.fingerprint), policy)
+                story_id = joined or story_id  # it is there: this transaction updated it
         assert story_id is not None
         if story_id != item.item_id or existing is not None:
             touched.add(story_id)  # a story it founded just now was written complete
@@ -615,14 +616,23 @@ class SQLStore:
         best = self.find_duplicate(cur, fingerprint, published, policy, exclude_item=item_id)
         return best[0] if best else item_id
 
-    def _join_story(self, cur: Cursor, late: LateFingerprint, policy: MergePolicy) -> str:
+    def _join_story(
+        self, cur: Cursor, late: LateFingerprint, policy: MergePolicy
+    ) -> str | None:
         """Fingerprint a stored item that was outside the dedupe scope and move it into
-        the story it duplicates, if any; return its story id.
+        the story it duplicates, if any; return its story id (None: it was purged).
 
         Such an item is alone in a story of its own (`_assign_story` never offers it to
         another item), so moving it leaves that story empty: it is deleted, and the
-        item's matches follow it. The caller refreshes the story it joined.
+        item's matches follow it. The caller refreshes the story it joined. An item
+        another process fingerprinted first (two workers re-matching after the same
+        config change, serialized by the band locks) is left where that one put it.
         """
+        cur.execute("SELECT story_id, fingerprint FROM items WHERE item_id = ?",
+                    (late.item_id,))
+        row = cur.fetchone()
+        if row is None or row[1] != UNFINGERPRINTED:
+            return row[0] if row else None
         story_id = self._assign_story(cur, late.item_id, late.canonical_link, late.fingerprint,
                                       late.published, policy)
         cur.execute("UPDATE items SET fingerprint = ?, story_id = ? WHERE item_id = ?",
@@ -631,7 +641,9 @@ class SQLStore:
         if story_id != late.item_id:
             cur.execute("UPDATE matches SET story_id = ? WHERE item_id = ?",
                         (story_id, late.item_id))
-            cur.execute("DELETE FROM stories WHERE story_id = ?", (late.item_id,))
+            cur.execute("DELETE FROM stories WHERE story_id = ? AND NOT EXISTS "
+                        "(SELECT 1 FROM items WHERE story_id = ?)",
+                        (late.item_id, late.item_id))
         return story_id
 
     @retried
@@ -646,7 +658,7 @@ class SQLStore:
             joined: dict[str, str] = {}  # item id -> the other story it joined
             for each in sorted(late, key=lambda x: (x.published, x.item_id)):
                 story_id = self._join_story(cur, each, policy)
-                if story_id != each.item_id:
+                if story_id is not None and story_id != each.item_id:
                     joined[each.item_id] = story_id
             stories = sorted(set(joined.values()))
             self._lock_stories(cur, stories)
