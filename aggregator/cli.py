@@ -10,11 +10,15 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator import __version__
 from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
 from aggregator.render import FORMATS
+
+if TYPE_CHECKING:
+    from aggregator.match import MatchDocument
+    from aggregator.store import StoredItem
 
 DEFAULT_CONFIG = "aggregator.toml"
 
@@ -204,15 +208,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_document(stored: Any, config: Config):
-    from aggregator.match import MatchDocument
+def _stored_document(stored: StoredItem, config: Config) -> MatchDocument:
+    from aggregator.documents import match_document
 
-    tags = {s.name: s.tags for s in config.sources}
-    return MatchDocument(
-        title=stored.title_text, summary=stored.summary_text, content=stored.content_text,
-        categories=stored.categories, author=stored.author, source=stored.source,
-        source_tags=tags.get(stored.source, []),
-    )
+    source = next((s for s in config.sources if s.name == stored.source), None)
+    return match_document(stored, source.tags if source else [])
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -234,9 +234,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             verdict = "MATCHES" if match.matched else "does not match"
             print(f"  topic {match.topic}: {verdict}: {match.reason}")
         threshold = config.dedupe.threshold
-        if not item.in_dedupe_scope:
-            print("  not compared when stored: outside the dedupe scope (no topic's terms "
-                  "occur in it); below, what its text would give")
+        if not item.fingerprinted:
+            print("  not compared when stored: outside the dedupe scope (no topic matched "
+                  "it or has terms in it); below, what its text would give")
         mine = item.dedupe_fingerprint()
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:

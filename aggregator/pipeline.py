@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from aggregator import metrics
 from aggregator.config import Config, SourceConfig
-from aggregator.documents import ProcessedFeed, in_dedupe_scope
+from aggregator.documents import ProcessedFeed, match_document, topic_matches
 from aggregator.fetch import Fetcher
 from aggregator.match import MatchDocument, TopicMatcher, compile_topics
 from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit
@@ -38,6 +38,7 @@ from aggregator.store import (
     PollOutcome,
     SourceState,
     SQLStore,
+    StoredItem,
     StoreError,
 )
 from aggregator.workers import DocumentJob, DocumentProcessor, WorkerDied
@@ -48,8 +49,6 @@ log = logging.getLogger("aggregator.poll")
 # A cycle over at least this many sources processes documents in worker processes;
 # fewer (a scheduler tick, `aggregator poll --source X`) are not worth starting them.
 PARALLEL_MIN_SOURCES = 8
-# Items fingerprinted late (a topic took them into the dedupe scope) per transaction.
-JOIN_BATCH = 500
 
 
 @dataclass(slots=True)
@@ -333,9 +332,10 @@ def rematch_changed_topics(
 ) -> dict[str, int]:
     """Apply new or edited topics to stored items within the retention window.
 
-    An item stored outside the dedupe scope that an edited topic now takes in is
-    fingerprinted here and merged into the story it duplicates (`join_stories`) before
-    its matches are written, so the topic's feed shows it once, as a copy.
+    First, items stored outside the dedupe scope that the topics now take in are
+    fingerprinted and merged into the stories they duplicate (`join_stories`), oldest
+    first, a page at a time; then every item is matched, so a topic's feed shows such an
+    item once, as a copy.
     """
     store.drop_topics_except([topic.slug for topic in config.topics])
     versions = store.topic_versions()
@@ -347,37 +347,30 @@ def rematch_changed_topics(
         return {}
     since = time.time() - config.storage.retention_days * 86400
     tags = {source.name: source.tags for source in config.sources}
+    policy = merge_policy(config)
+    for batch in store.items_since(since, unfingerprinted=True):
+        late = [
+            LateFingerprint(stored.item_id, stored.canonical_link, stored.published,
+                            stored.dedupe_fingerprint())
+            for stored in batch
+            if config.dedupe.scope == "all" or topic_matches(matcher, _document(stored, tags))[1]
+        ]
+        if late:
+            store.join_stories(late, policy)
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}
-    late: list[LateFingerprint] = []
     for batch in store.items_since(since):
         for stored in batch:
-            document = MatchDocument(
-                title=stored.title_text, summary=stored.summary_text,
-                content=stored.content_text, categories=stored.categories,
-                author=stored.author, source=stored.source,
-                source_tags=tags.get(stored.source, []),
-            )
-            results = matcher.match(document)
-            for match in results:
+            for match in matcher.match(_document(stored, tags)):
                 if match.matched and match.topic in found:
                     found[match.topic][stored.item_id] = (stored.story_id, match.hits)
-            if not stored.in_dedupe_scope and (
-                config.dedupe.scope == "all" or in_dedupe_scope(results)
-            ):
-                late.append(LateFingerprint(stored.item_id, stored.canonical_link,
-                                            stored.published, stored.dedupe_fingerprint()))
-    moved: dict[str, str] = {}
-    late.sort(key=lambda each: (each.published, each.item_id))  # the oldest copy founds
-    for start in range(0, len(late), JOIN_BATCH):
-        moved |= store.join_stories(late[start:start + JOIN_BATCH], merge_policy(config))
-    for matches in found.values():
-        for item_id, story_id in moved.items():
-            if item_id in matches:
-                matches[item_id] = (story_id, matches[item_id][1])
     return {
         slug: store.replace_topic_matches(slug, found[slug], since, rules_hash(config, slug))
         for slug in stale
     }
+
+
+def _document(stored: StoredItem, tags: dict[str, list[str]]) -> MatchDocument:
+    return match_document(stored, tags.get(stored.source, []))
 
 
 def _report_status(outcome: PollOutcome, new: int, updated: int) -> str:

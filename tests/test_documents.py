@@ -11,11 +11,14 @@ from tests.harness import Entry, rss
 
 TERMS = {"car_t": ["CAR-T"], "lupus": ["lupus"]}
 TOPICS = [TopicConfig(slug="car-t-lupus", title="CAR-T in lupus",
-                      require=["@car_t", "@lupus"])]
+                      require=["@car_t", "@lupus"]),
+          TopicConfig(slug="wire-b", title="Wire B's oncology", include=["oncology"],
+                      sources=["Wire B"])]
 DOCUMENT = rss([
     Entry("on", "Nuvexa doses first lupus patient with CAR-T NVX-201"),
     Entry("near", "Nuvexa expands lupus program", summary="A teaser: no cell therapy named."),
     Entry("off", "Granite Foods opens a bakery in Ohio", summary="Bread, buns and rolls."),
+    Entry("elsewhere", "Tessaly expands its oncology pipeline", summary="Two new programs."),
 ])
 
 
@@ -37,6 +40,9 @@ def test_only_items_some_topic_touches_are_fingerprinted() -> None:
         # may be a copy of a story the topic publishes, so it is fingerprinted.
         "guid:near": (True, []),
         "guid:off": (False, []),  # never published, never compared
+        # A topic that draws only from Wire B: a copy here of one of its stories still
+        # belongs in that story's "also on" list.
+        "guid:elsewhere": (True, []),
     }
 
 
@@ -45,4 +51,5 @@ def test_scope_all_fingerprints_every_item() -> None:
         "guid:on": (True, ["car-t-lupus"]),
         "guid:near": (True, []),
         "guid:off": (True, []),
+        "guid:elsewhere": (True, []),
     }

@@ -76,9 +76,10 @@ def serve_psoriasis_copies(feed_server: FeedServer) -> dict[str, str]:
     return {"Wire A": feed_server.url("/a.rss"), "Wire B": feed_server.url("/b.rss")}
 
 
-def unfingerprinted_items(db: Path) -> int:
+def unfingerprinted_items_and_stories(db: Path) -> tuple[int, int]:
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT COUNT(*) FROM items WHERE fingerprint = ''").fetchone()[0]
+        return connection.execute(
+            "SELECT SUM(fingerprint = ''), COUNT(DISTINCT story_id) FROM items").fetchone()
 
 
 def test_a_new_topic_merges_copies_stored_outside_the_dedupe_scope(
@@ -87,7 +88,7 @@ def test_a_new_topic_merges_copies_stored_outside_the_dedupe_scope(
     urls = serve_psoriasis_copies(feed_server)
     config = write_config(tmp_path / "config.toml", urls)
     run_cli("poll", "--config", str(config))  # stored unfingerprinted: two stories
-    assert unfingerprinted_items(tmp_path / "store.db") == 2
+    assert unfingerprinted_items_and_stories(tmp_path / "store.db") == (2, 2)
     first, second = item_id_for("Wire A", "guid:a1"), item_id_for("Wire B", "guid:b7")
     explained = run_cli("explain", first, second, "--config", str(config)).stdout
     assert "not compared when stored: outside the dedupe scope" in explained
@@ -115,13 +116,13 @@ def test_scope_all_fingerprints_every_item_and_switching_to_it_catches_up(
     (tmp_path / "b").mkdir()
     run_cli("poll", "--config", str(write_config(tmp_path / "a" / "config.toml", urls,
                                                  extra=every)))
-    assert unfingerprinted_items(tmp_path / "a" / "store.db") == 0
+    assert unfingerprinted_items_and_stories(tmp_path / "a" / "store.db") == (0, 1)
     config = write_config(tmp_path / "b" / "config.toml", urls)
     run_cli("poll", "--config", str(config))
-    assert unfingerprinted_items(tmp_path / "b" / "store.db") == 2
+    assert unfingerprinted_items_and_stories(tmp_path / "b" / "store.db") == (2, 2)
     write_config(config, urls, extra=every)
     run_cli("render", "car-t-lupus", "--config", str(config))  # any command re-matches
-    assert unfingerprinted_items(tmp_path / "b" / "store.db") == 0
+    assert unfingerprinted_items_and_stories(tmp_path / "b" / "store.db") == (0, 1)  # merged
 
 
 def test_explain_says_why_for_every_topic(feed_server: FeedServer, tmp_path: Path) -> None:

@@ -23,15 +23,23 @@ import psycopg
 import pytest
 
 from aggregator.config import load_config
+from aggregator.dedupe import fingerprint
 from aggregator.models import TermHit
-from aggregator.store import IngestReport, ItemRecord, MergePolicy, StoreError, open_store
+from aggregator.store import (
+    IngestReport,
+    ItemRecord,
+    LateFingerprint,
+    MergePolicy,
+    StoreError,
+    open_store,
+)
 from aggregator.store import base as store_base
 from aggregator.store.base import TransientStoreError
 from aggregator.store.postgres import MAX_BAND_LOCKS, PostgresStore, band_lock_key
 from tests.conftest import postgres_schema, run_cli, write_config
 from tests.tcpproxy import TCPProxy
 from tests.test_store import make_item, outcome, record
-from tests.test_store_contract import RELEASE, rows
+from tests.test_store_contract import RELEASE, rows, two_copies
 
 POLICY = MergePolicy()
 HIT = {"t": [TermHit("CAR-T", "title")]}
@@ -381,3 +389,44 @@ def test_merge_locks_of_separate_schemas_never_wait_for_each_other(postgres_serv
         finally:
             for store in stores:
                 store.close()
+
+
+def test_two_late_joins_of_one_item_at_once_leave_one_consistent_result(
+    postgres_url: str,
+) -> None:
+    """A re-match and a poll's edit both fingerprint an out-of-scope item at once, with
+    fingerprints that share no band (no lock keeps them apart): the second one waits on
+    the row, then finds it fingerprinted and leaves it where the first one put it."""
+    first, second = open_store(postgres_url), open_store(postgres_url)
+    first.sync_sources([("Wire", "https://wire.example/f"), ("Other", "https://other.example/f")])
+    wire, other = two_copies()
+    first.record_poll(outcome("Wire", [record(wire, {"t": []})]), POLICY)
+    first.record_poll(outcome("Other", [ItemRecord(other, None, {})]), POLICY)
+    at = other.published.timestamp()
+    copy = LateFingerprint(other.item_id, None, at, first.find_items(other.item_id)[0]
+                           .dedupe_fingerprint())  # a copy of the Wire release
+    rewrite = LateFingerprint(other.item_id, None, at, fingerprint(
+        "Zeta Corp names a new chief financial officer", "Zeta Corp appointed a CFO today."))
+    read_it = threading.Event()
+    result: dict[str, str | None] = {}
+
+    def join_the_rewrite() -> None:
+        with second.transaction() as cur:
+            read_it.wait(10)  # starts after the first transaction has moved the item
+            result["second"] = second._join_story(cur, rewrite, POLICY)  # waits on the row
+
+    try:
+        with first.transaction() as cur:
+            result["first"] = first._join_story(cur, copy, POLICY)
+            waiting = threading.Thread(target=join_the_rewrite)
+            waiting.start()
+            read_it.set()
+            time.sleep(0.5)  # the second transaction is now blocked on the item's row
+        waiting.join(10)
+        assert result == {"first": wire.item_id, "second": wire.item_id}
+        assert [i.story_id for i in first.find_items(other.item_id)] == [wire.item_id]
+        assert rows(first, "stories") == 1
+        assert rows(first, "story_bands") == 2 * len(set(copy.fingerprint.bands))
+    finally:
+        first.close()
+        second.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedupe import fingerprint
+from aggregator.dedupe import fingerprint, fingerprint_item
 from aggregator.models import Item, TermHit
 from aggregator.store import LateFingerprint, MergePolicy, SQLStore, StoreError, open_store
 from aggregator.store import base as store_base
@@ -202,8 +202,10 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     report = store.record_poll(outcome("Other", [record(later, {"t": []})]), POLICY)
     assert (report.new, report.merged, rows(store, "stories")) == (1, 0, 2)
     [stored] = store.find_items(early.item_id)
-    assert not stored.in_dedupe_scope
-    assert stored.dedupe_fingerprint() == fingerprint(early.title_text, early.summary_text)
+    assert not stored.fingerprinted
+    # From the stored text, the fingerprint a document worker would have made.
+    assert stored.dedupe_fingerprint() == fingerprint_item(early)
+    version = store.topic_version("t")
 
     late = LateFingerprint(early.item_id, early.canonical_link, early.published.timestamp(),
                            stored.dedupe_fingerprint())
@@ -211,6 +213,7 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     assert store.join_stories([late, gone], POLICY) == {early.item_id: later.item_id}
     bands = band_rows(store, early.item_id)
     assert rows(store, "stories") == 1 and bands > 0
+    assert store.topic_version("t") == version + 1  # the feed's story gained a copy
     # Another worker re-matching after the same config change finds it done.
     assert store.join_stories([late], POLICY) == {early.item_id: later.item_id}
     assert rows(store, "stories") == 1 and band_rows(store, early.item_id) == bands
@@ -218,7 +221,7 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     # The story keeps its id; the earlier copy becomes its primary, the matches follow.
     assert story.story_id == later.item_id and story.primary.item_id == early.item_id
     assert [copy.source for copy in story.copies] == ["Other"]
-    assert store.find_items(early.item_id)[0].in_dedupe_scope
+    assert store.find_items(early.item_id)[0].fingerprinted
     assert store.purge(early.published.timestamp() + 1) == 1  # its bands go with it
     assert band_rows(store, early.item_id) == 0
 

@@ -194,16 +194,27 @@ class TopicMatcher:
 
     def match(self, doc: MatchDocument) -> list[TopicMatch]:
         """One TopicMatch per topic, in topic order."""
-        return self._run(doc, explain=False)
+        return self._run(doc, explain=False, search=False)[0]
+
+    def match_and_mentions(self, doc: MatchDocument) -> tuple[list[TopicMatch], bool]:
+        """match(), and whether any topic's terms occur in the item, whatever source it
+        comes from: a copy of a topic's story on a source the topic does not select
+        still belongs in the story (the dedupe scope, aggregator.documents)."""
+        results, found = self._run(doc, explain=False, search=True)
+        return results, bool(found)
 
     def explain(self, doc: MatchDocument) -> list[TopicMatch]:
         """Like match(), but for a source a topic does not select, also say what its
         terms alone would have decided (for debugging a topic's configuration)."""
-        return self._run(doc, explain=True)
+        return self._run(doc, explain=True, search=True)[0]
 
-    def _run(self, doc: MatchDocument, explain: bool) -> list[TopicMatch]:
+    def _run(
+        self, doc: MatchDocument, explain: bool, search: bool
+    ) -> tuple[list[TopicMatch], Found]:
+        """The topics' verdicts and the terms found; terms are searched for when a topic
+        considers the item's source, or always with `search`."""
         considered = [topic.considers(doc) for topic in self._topics]
-        found: Found = self._index.search(self._texts(doc)) if explain or any(considered) else {}
+        found: Found = self._index.search(self._texts(doc)) if search or any(considered) else {}
         results: list[TopicMatch] = []
         for topic, considers in zip(self._topics, considered, strict=True):
             if considers:
@@ -217,7 +228,7 @@ class TopicMatcher:
                 reason += f"; by its terms alone it {verdict}: {would.reason}"
                 hits = would.hits
             results.append(TopicMatch(topic.slug, False, hits, reason))
-        return results
+        return results, found
 
     def _texts(self, doc: MatchDocument) -> list[tuple[str, str]]:
         texts: list[tuple[str, str]] = []

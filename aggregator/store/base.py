@@ -626,7 +626,9 @@ class SQLStore:
         another item), so moving it leaves that story empty: it is deleted, and the
         item's matches follow it. The caller refreshes the story it joined. An item
         another process fingerprinted first (two workers re-matching after the same
-        config change, serialized by the band locks) is left where that one put it.
+        config change, or a re-match and a poll's edit of the item) is left where that
+        one put it: the update only applies to a row still unfingerprinted, which on
+        PostgreSQL waits for the other transaction's row lock and then sees its result.
         """
         cur.execute("SELECT story_id, fingerprint FROM items WHERE item_id = ?",
                     (late.item_id,))
@@ -635,8 +637,15 @@ class SQLStore:
             return row[0] if row else None
         story_id = self._assign_story(cur, late.item_id, late.canonical_link, late.fingerprint,
                                       late.published, policy)
-        cur.execute("UPDATE items SET fingerprint = ?, story_id = ? WHERE item_id = ?",
-                    (late.fingerprint.to_json(), story_id, late.item_id))
+        cur.execute(
+            "UPDATE items SET fingerprint = ?, story_id = ? WHERE item_id = ? "
+            "AND fingerprint = ? RETURNING item_id",
+            (late.fingerprint.to_json(), story_id, late.item_id, UNFINGERPRINTED),
+        )
+        if cur.fetchone() is None:  # another process got there after our read: its join
+            cur.execute("SELECT story_id FROM items WHERE item_id = ?", (late.item_id,))
+            row = cur.fetchone()
+            return row[0] if row else None
         self._insert_bands(cur, late.item_id, late.published, late.fingerprint)
         if story_id != late.item_id:
             cur.execute("UPDATE matches SET story_id = ? WHERE item_id = ?",
@@ -661,9 +670,11 @@ class SQLStore:
                 if story_id is not None and story_id != each.item_id:
                     joined[each.item_id] = story_id
             stories = sorted(set(joined.values()))
+            topics = self._topics_of_stories(cur, stories)
             self._lock_stories(cur, stories)
             for story_id in stories:
                 self._refresh_story(cur, story_id, policy)
+            self._bump_topics(cur, topics, time.time())  # their feeds gained a copy
             return joined
 
     def find_duplicate(
@@ -826,20 +837,29 @@ class SQLStore:
             row = cur.fetchone()
         return float(row[0]) if row and row[0] is not None else 0.0
 
-    def items_since(self, since: float, batch: int = 500) -> Iterator[list[StoredItem]]:
-        """Stored items first seen at or after `since`, in batches (for re-matching)."""
-        last_id = ""
-        while rows := self._items_after(since, last_id, batch):
+    def items_since(
+        self, since: float, batch: int = 500, *, unfingerprinted: bool = False
+    ) -> Iterator[list[StoredItem]]:
+        """Stored items published at or after `since`, oldest first, in batches (for
+        re-matching); only those stored outside the dedupe scope with `unfingerprinted`.
+        Pages are read by key, so rows a caller changes between pages are not skipped."""
+        after = (since, "")
+        while rows := self._items_after(*after, batch, unfingerprinted):
             yield rows
-            last_id = rows[-1].item_id
+            after = (rows[-1].published, rows[-1].item_id)
 
     @retried
-    def _items_after(self, since: float, last_id: str, batch: int) -> list[StoredItem]:
+    def _items_after(
+        self, published: float, item_id: str, batch: int, unfingerprinted: bool
+    ) -> list[StoredItem]:
+        scope = "fingerprint = ? AND " if unfingerprinted else ""
         with self.transaction(write=False) as cur:
             cur.execute(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE published >= ? AND item_id > ? "
-                "ORDER BY item_id LIMIT ?",
-                (since, last_id, batch),
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE {scope}"
+                "(published > ? OR (published = ? AND item_id > ?)) "
+                "ORDER BY published, item_id LIMIT ?",
+                (*([UNFINGERPRINTED] if unfingerprinted else []), published, published,
+                 item_id, batch),
             )
             return [_stored_item(row) for row in cur.fetchall()]
 

@@ -42,9 +42,10 @@ UNFINGERPRINTED = ""
 class ItemRecord:
     """An item to store with its dedupe fingerprint and the topics it matched.
 
-    `fingerprint` is None for an item outside the dedupe scope (no topic's terms occur
-    in it, see aggregator.documents): it is stored as a story of its own, with no
-    bands, and is fingerprinted and merged later only if an edited topic takes it in.
+    `fingerprint` is None for an item outside the dedupe scope (no topic matched it and
+    no topic's terms occur in it, see aggregator.documents): it is stored as a story of
+    its own, with no bands, and is fingerprinted and merged later only if a new or
+    edited topic takes it in, or an edit of the item brings it into the scope.
 
     The fingerprint's stored form is encoded where the record is made (a document
     worker), not in the store's one writing thread, which sets a cold cycle's pace.
@@ -130,13 +131,14 @@ class StoredItem:
     fingerprint: str  # JSON, or UNFINGERPRINTED
 
     @property
-    def in_dedupe_scope(self) -> bool:
+    def fingerprinted(self) -> bool:
+        """False for an item stored outside the dedupe scope and not taken in since."""
         return self.fingerprint != UNFINGERPRINTED
 
     def dedupe_fingerprint(self) -> Fingerprint:
         """The stored fingerprint; for an item stored outside the dedupe scope, the one
         it gets once a topic takes it in (made from the same stored text)."""
-        if self.in_dedupe_scope:
+        if self.fingerprinted:
             return Fingerprint.from_json(self.fingerprint)
         return fingerprint(self.title_text, lead_of(self.summary_text, self.content_text))
 
