@@ -10,14 +10,15 @@ exits on its own when the polling process is gone, even after a SIGKILL, so a cr
 or killed service never leaves orphans behind.
 
 Small cycles (a scheduler tick that finds a few sources due) stay in a thread: the
-pool starts lazily, the first time a cycle is large enough to gain from it, and then
-serves every later cycle of the process until it exits.
+pool starts lazily, the first time a cycle is large enough to gain from it, serves the
+later cycles, and stops once idle for POOL_IDLE_SECONDS (started again when needed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,7 +26,8 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -115,13 +117,13 @@ class DocumentProcessor:
         else in a thread. Raises what processing raises (FeedParseError, ...)."""
         if not (parallel and self.workers):
             return await asyncio.to_thread(run_job_with, self.matcher, job)
-        pool = _shared_pool(self.workers)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, run_job, self.rules,
-                                                                    job)
-        except BrokenProcessPool:
-            _discard_pool(pool)
-            raise WorkerDied("a worker process died while processing the document") from None
+        with _leased_pool(self.workers) as pool:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, run_job,
+                                                                        self.rules, job)
+            except BrokenProcessPool:
+                _discard_pool(pool)
+                raise WorkerDied("a worker process died while processing the document") from None
 
 
 # -- inside a worker -------------------------------------------------------------------
@@ -160,23 +162,69 @@ def exit_with_parent() -> None:
 
 # -- the shared pool -------------------------------------------------------------------
 
+# A pool no job has used for this long is shut down (and started again by the next large
+# cycle, in about a second). Between large cycles a service processes the few sources
+# each tick finds due in a thread, and idle workers held ~50 MB each for nothing.
+POOL_IDLE_SECONDS = 300.0
+
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+_pool_busy = 0  # jobs running in the pool now
+_pool_last_used = 0.0  # time.monotonic() when the pool last started or finished a job
 
 
 def _shared_pool(size: int) -> ProcessPoolExecutor:
-    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size != size:
-            if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            context = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(max_workers=size, mp_context=context,
-                                        initializer=exit_with_parent)
-            _pool_size = size
-            log.info("started %d document worker processes", size)
-        return _pool
+        return _pool_locked(size)
+
+
+def _pool_locked(size: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size, _pool_last_used
+    if _pool is None or _pool_size != size:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        context = multiprocessing.get_context("spawn")
+        _pool = ProcessPoolExecutor(max_workers=size, mp_context=context,
+                                    initializer=exit_with_parent)
+        _pool_size = size
+        _pool_last_used = time.monotonic()
+        threading.Thread(target=_retire_when_idle, args=(_pool,), name="pool-retire",
+                         daemon=True).start()
+        log.info("started %d document worker processes", size)
+    return _pool
+
+
+@contextlib.contextmanager
+def _leased_pool(size: int) -> Iterator[ProcessPoolExecutor]:
+    """The shared pool, counted busy while the caller's job runs (`_retire_when_idle`)."""
+    global _pool_busy, _pool_last_used
+    with _pool_lock:
+        pool = _pool_locked(size)
+        _pool_busy += 1
+    try:
+        yield pool
+    finally:
+        with _pool_lock:
+            _pool_busy -= 1
+            _pool_last_used = time.monotonic()
+
+
+def _retire_when_idle(pool: ProcessPoolExecutor) -> None:
+    """Shut `pool` down once no job has used it for POOL_IDLE_SECONDS (its own thread;
+    ends when the pool is replaced or shut down otherwise)."""
+    global _pool
+    while True:
+        time.sleep(POOL_IDLE_SECONDS / 4)
+        with _pool_lock:
+            if _pool is not pool:
+                return
+            if _pool_busy or time.monotonic() - _pool_last_used < POOL_IDLE_SECONDS:
+                continue
+            _pool = None
+        log.info("stopped the document worker processes, idle for %.0f s", POOL_IDLE_SECONDS)
+        pool.shutdown(wait=True)
+        return
 
 
 def _discard_pool(pool: ProcessPoolExecutor) -> None:

@@ -227,6 +227,28 @@ def test_worker_processes_store_what_the_polling_process_stores(
     assert any(row[5] == "car-t-lupus" for row in in_workers)
 
 
+def test_idle_document_workers_stop_and_the_next_large_cycle_starts_them_again(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aggregator.workers, "POOL_IDLE_SECONDS", 0.5)
+    sources = wire_feeds(feed_server, 10)  # enough sources for a cycle to use workers
+    try:
+        with Harness(tmp_path / "first", sources, fetch={"workers": 2}) as first:
+            first.cycle()
+        pool = aggregator.workers._pool
+        assert pool is not None
+        workers = list(pool._processes)
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert aggregator.workers._pool is None and not any(_running(p) for p in workers)
+        with Harness(tmp_path / "again", sources, fetch={"workers": 2}) as again:
+            assert again.cycle().total("new") == 50
+        assert aggregator.workers._pool is not None and aggregator.workers._pool is not pool
+    finally:
+        shutdown_pool()
+
+
 def test_a_worker_spawned_by_the_aggregator_command_does_not_load_the_cli() -> None:
     # A spawned worker runs its parent's main module first, as "__mp_main__": for the
     # service that is the `aggregator` console script, which must stay light.
