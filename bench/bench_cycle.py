@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,7 +45,7 @@ TARGETS = {"cold": 6.0, "warm": 1.0, "changed": 2.0}
 TARGET_RSS_MB = 150
 
 
-def run_side(module: str, *args: str) -> dict[str, dict[str, float]]:
+def run_side(module: str, *args: str) -> dict[str, dict[str, Any]]:
     """Run one side's cycles in a fresh process; its JSON lines, by cycle name."""
     result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
                             capture_output=True, text=True, timeout=3600)
@@ -54,7 +55,7 @@ def run_side(module: str, *args: str) -> dict[str, dict[str, float]]:
     return {row["cycle"]: row for row in rows}
 
 
-def table(ours: dict[str, dict[str, float]], reader: dict[str, dict[str, float]] | None) -> str:
+def table(ours: dict[str, dict[str, Any]], reader: dict[str, dict[str, Any]] | None) -> str:
     head = (f"{'cycle':<9} {'side':<7} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12}"
             f" {'reader/ours wall':>17} {'target':>8}")
     lines = [head, "-" * len(head)]
@@ -72,6 +73,9 @@ def table(ours: dict[str, dict[str, float]], reader: dict[str, dict[str, float]]
     peak = max(row["peak_rss_mb"] for row in ours.values())
     lines.append(f"our peak RSS over all cycles: {peak:.0f} MB (target <= {TARGET_RSS_MB} MB: "
                  f"{'ok' if peak <= TARGET_RSS_MB else 'MISSED'})")
+    split = ", ".join(f"{name} {' + '.join(map(str, peaks))}"
+                      for name, peaks in ours["cold"]["rss_split_mb"].items())
+    lines.append(f"our cold cycle's peak RSS per process, MB: {split}")
     return "\n".join(lines)
 
 

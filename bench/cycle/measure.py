@@ -44,6 +44,19 @@ def peak_rss_bytes(pid: int) -> int:
     return 0
 
 
+def role(pid: int, root: int) -> str:
+    """What a process of the tree is, for the per-process memory split."""
+    if pid == root:
+        return "main process"
+    with contextlib.suppress(OSError):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"resource_tracker" in command:
+            return "resource tracker"
+        if b"multiprocessing" in command:
+            return "worker process"
+    return "other process"
+
+
 def reset_peak(pid: int) -> None:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/clear_refs", "w") as clear:
         clear.write("5")
@@ -57,6 +70,7 @@ class Measurement:
     wall: float = 0.0
     cpu: float = 0.0
     peak_rss: int = 0
+    peak_rss_by_role: dict[str, list[int]] = field(default_factory=dict)  # bytes, per process
     _started: float = 0.0
     _cpu_before: dict[int, float] = field(default_factory=dict)
 
@@ -71,7 +85,12 @@ class Measurement:
         self.wall = time.perf_counter() - self._started
         tree = process_tree(self.root)
         self.cpu = sum(cpu_seconds(pid) - self._cpu_before.get(pid, 0.0) for pid in tree)
-        self.peak_rss = sum(peak_rss_bytes(pid) for pid in tree)
+        for pid in tree:
+            self.peak_rss_by_role.setdefault(role(pid, self.root), []).append(
+                peak_rss_bytes(pid))
+        self.peak_rss = sum(sum(peaks) for peaks in self.peak_rss_by_role.values())
 
-    def as_dict(self) -> dict[str, float]:
-        return {"wall": self.wall, "cpu": self.cpu, "peak_rss_mb": self.peak_rss / 2**20}
+    def as_dict(self) -> dict[str, object]:
+        return {"wall": self.wall, "cpu": self.cpu, "peak_rss_mb": self.peak_rss / 2**20,
+                "rss_split_mb": {name: [round(peak / 2**20) for peak in peaks]
+                                 for name, peaks in self.peak_rss_by_role.items()}}
