@@ -76,7 +76,7 @@ def _absolute(url: str, base: str | None) -> SplitResult | None:
     url = url.strip()
     if not url or any(ch in url for ch in "\x00\r\n\t"):
         return None
-    if base:
+    if base and not url.startswith(("http://", "https://")):
         try:
             url = urljoin(base.strip(), url)
         except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
 from aggregator.urls import canonicalize_url, clean_link, is_tracking_param
@@ -207,3 +209,18 @@ def test_clean_link_is_idempotent() -> None:
     canonical = canonicalize_url(url)
     assert canonical is not None
     assert canonicalize_url(canonical) == canonical
+
+
+@pytest.mark.parametrize("url", [
+    "https://wire.example/a/../b;p?q=1&utm_source=x#frag",
+    "http://Wire.Example:80/a?",
+    "https://wire.example/a?#",
+    "http://other.example/x y",
+    "https://wire.example",
+])
+def test_an_absolute_link_is_not_joined_to_the_base_and_comes_out_the_same(url: str) -> None:
+    # Resolving skips urljoin for links that are already absolute http(s); what urljoin
+    # would have made of them must give the same results.
+    base = "https://wire.example/news/feed.xml"
+    assert clean_link(url, base) == clean_link(urljoin(base, url))
+    assert canonicalize_url(url, base) == canonicalize_url(urljoin(base, url))
