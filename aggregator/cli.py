@@ -208,11 +208,15 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_document(stored: StoredItem, config: Config) -> MatchDocument:
+def _stored_document(stored: StoredItem, tags: dict[str, list[str]]) -> MatchDocument:
+    """What the matcher reads of a stored item; `tags`: source name -> its tags."""
     from aggregator.documents import match_document
 
-    source = next((s for s in config.sources if s.name == stored.source), None)
-    return match_document(stored, source.tags if source else [])
+    return match_document(stored, tags.get(stored.source, []))
+
+
+def _source_tags(config: Config) -> dict[str, list[str]]:
+    return {source.name: source.tags for source in config.sources}
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -230,7 +234,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"item {item.item_id} from {item.source}: {item.title}")
         print(f"  link: {item.link}\n  published: {_when(item.published)}")
         print(f"  story: {item.story_id}")
-        for match in matcher.explain(_stored_document(item, config)):
+        for match in matcher.explain(_stored_document(item, _source_tags(config))):
             verdict = "MATCHES" if match.matched else "does not match"
             print(f"  topic {match.topic}: {verdict}: {match.reason}")
         threshold = config.dedupe.threshold
@@ -294,9 +298,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     store = open_store(config.storage_url())
     since = time.time() - config.storage.retention_days * 86400
     stories: dict[str, list[Any]] = {}
+    tags = _source_tags(config)
     for batch in store.items_since(since):
         for stored in batch:
-            match = matcher.match(_stored_document(stored, config))[0]
+            match = matcher.match(_stored_document(stored, tags))[0]
             if match.matched:
                 stories.setdefault(stored.story_id, []).append((stored, match))
     store.close()

@@ -28,8 +28,8 @@ from aggregator import metrics
 from aggregator.config import Config, SourceConfig
 from aggregator.documents import ProcessedFeed, match_document, topic_matches
 from aggregator.fetch import Fetcher
-from aggregator.match import MatchDocument, TopicMatcher, compile_topics
-from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit
+from aggregator.match import TopicMatcher, compile_topics
+from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit, TopicMatch
 from aggregator.parse import FeedParseError
 from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
 from aggregator.store import (
@@ -332,10 +332,10 @@ def rematch_changed_topics(
 ) -> dict[str, int]:
     """Apply new or edited topics to stored items within the retention window.
 
-    First, items stored outside the dedupe scope that the topics now take in are
-    fingerprinted and merged into the stories they duplicate (`join_stories`), oldest
-    first, a page at a time; then every item is matched, so a topic's feed shows such an
-    item once, as a copy.
+    Items come oldest first, a page at a time, each matched once. In each page, those
+    stored outside the dedupe scope that the topics now take in are fingerprinted and
+    merged into the stories they duplicate (`join_stories`) before the page's matches
+    are recorded, so a topic's feed shows such an item once, as a copy.
     """
     store.drop_topics_except([topic.slug for topic in config.topics])
     versions = store.topic_versions()
@@ -348,29 +348,27 @@ def rematch_changed_topics(
     since = time.time() - config.storage.retention_days * 86400
     tags = {source.name: source.tags for source in config.sources}
     policy = merge_policy(config)
-    for batch in store.items_since(since, unfingerprinted=True):
-        late = [
-            LateFingerprint(stored.item_id, stored.canonical_link, stored.published,
-                            stored.dedupe_fingerprint())
-            for stored in batch
-            if config.dedupe.scope == "all" or topic_matches(matcher, _document(stored, tags))[1]
-        ]
-        if late:
-            store.join_stories(late, policy)
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}
     for batch in store.items_since(since):
+        late: list[LateFingerprint] = []
+        page: list[tuple[StoredItem, list[TopicMatch]]] = []
         for stored in batch:
-            for match in matcher.match(_document(stored, tags)):
+            results, in_scope = topic_matches(
+                matcher, match_document(stored, tags.get(stored.source, [])))
+            if not stored.fingerprinted and (in_scope or config.dedupe.scope == "all"):
+                late.append(LateFingerprint(stored.item_id, stored.canonical_link,
+                                            stored.published, stored.dedupe_fingerprint()))
+            page.append((stored, results))
+        moved = store.join_stories(late, policy) if late else {}
+        for stored, results in page:
+            story_id = moved.get(stored.item_id, stored.story_id)
+            for match in results:
                 if match.matched and match.topic in found:
-                    found[match.topic][stored.item_id] = (stored.story_id, match.hits)
+                    found[match.topic][stored.item_id] = (story_id, match.hits)
     return {
         slug: store.replace_topic_matches(slug, found[slug], since, rules_hash(config, slug))
         for slug in stale
     }
-
-
-def _document(stored: StoredItem, tags: dict[str, list[str]]) -> MatchDocument:
-    return match_document(stored, tags.get(stored.source, []))
 
 
 def _report_status(outcome: PollOutcome, new: int, updated: int) -> str:

@@ -63,12 +63,10 @@ class MatchRules:
 
     @classmethod
     def of(cls, config: Config) -> MatchRules:
-        payload = json.dumps(
-            [[topic.model_dump() for topic in config.topics], config.terms], sort_keys=True
-        )
-        digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
         topics = tuple({name: getattr(topic, name) for name in RULE_FIELDS}
                        for topic in config.topics)
+        payload = json.dumps([topics, config.terms], sort_keys=True)  # what a worker compiles
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
         return cls(digest, topics, dict(config.terms))
 
     def compile(self) -> TopicMatcher:

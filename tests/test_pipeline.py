@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -18,16 +19,19 @@ import pytest
 
 import aggregator.documents
 import aggregator.workers
+from aggregator.config import parse_config
 from aggregator.dedupe import Fingerprint
+from aggregator.match import compile_topics
 from aggregator.models import Item, RawEntry
-from aggregator.pipeline import Pipeline, SourceReport
-from aggregator.store import MergePolicy, PollOutcome, StoreError
+from aggregator.pipeline import Pipeline, SourceReport, rematch_changed_topics
+from aggregator.store import ItemRecord, MergePolicy, PollOutcome, StoreError
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.workers import shutdown_pool
 from aggregator.writes import BatchWriter
 from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, Harness, rss
+from tests.test_store import make_item, outcome
 
 FEED = rss([Entry("a", "Kestrel Bio doses first patient"), Entry("b", "Tessaly files BLA")])
 
@@ -499,3 +503,39 @@ def test_a_stopped_writer_refuses_writes_instead_of_hanging(tmp_path: Path) -> N
     with pytest.raises(StoreError, match="cycle ended"):
         asyncio.run(write_after_close())
     store.close()
+
+
+def test_a_new_topic_merges_out_of_scope_copies_across_re_match_pages(tmp_path: Path) -> None:
+    """The re-match reads stored items a page at a time, oldest first, and joins the
+    out-of-scope ones page by page: copies in later pages join the story the first
+    copy founded, and every match points at that story."""
+    title = "Orbital Pharma Completes Enrollment in Phase 3 Psoriasis Trial of ORB-114"
+    text = ("Orbital Pharma today announced that it has completed enrollment of 640 "
+            "patients in its Phase 3 trial of ORB-114 in moderate to severe psoriasis.")
+    first = datetime.now(UTC) - timedelta(days=1)
+    copies = [make_item(f"Wire {n}", f"guid:{n}", prefix + title, text,
+                        published=first + timedelta(hours=n))
+              for n, prefix in enumerate(["", "PRESS RELEASE: ", "", "UPDATE: "])]
+    store = SQLiteStore(tmp_path / "store.db")
+    store.migrate()
+    store.sync_sources([(item.source, f"https://{n}.example/f") for n, item in
+                        enumerate(copies)])
+    for item in copies:  # out of every topic's scope when stored: a story each
+        store.record_poll(outcome(item.source, [ItemRecord(item, None, {})]), MergePolicy())
+    config = parse_config({
+        "sources": [{"name": item.source, "url": f"https://{n}.example/f"}
+                    for n, item in enumerate(copies)],
+        "topics": [{"slug": "psoriasis", "title": "Psoriasis", "include": ["psoriasis"]}],
+    })
+    store.items_since = functools.partial(SQLiteStore.items_since, store, batch=1)
+    try:
+        assert rematch_changed_topics(config, store, compile_topics(config.topics)) == {
+            "psoriasis": 4}
+        [story] = store.topic_stories("psoriasis", 10)
+        assert story.story_id == copies[0].item_id
+        assert sorted(copy.source for copy in story.copies) == ["Wire 1", "Wire 2", "Wire 3"]
+        with store.transaction(write=False) as cur:
+            cur.execute("SELECT DISTINCT story_id FROM matches")
+            assert cur.fetchall() == [(copies[0].item_id,)]
+    finally:
+        store.close()

@@ -630,11 +630,6 @@ class SQLStore:
         one put it: the update only applies to a row still unfingerprinted, which on
         PostgreSQL waits for the other transaction's row lock and then sees its result.
         """
-        cur.execute("SELECT story_id, fingerprint FROM items WHERE item_id = ?",
-                    (late.item_id,))
-        row = cur.fetchone()
-        if row is None or row[1] != UNFINGERPRINTED:
-            return row[0] if row else None
         story_id = self._assign_story(cur, late.item_id, late.canonical_link, late.fingerprint,
                                       late.published, policy)
         cur.execute(
@@ -642,7 +637,7 @@ class SQLStore:
             "AND fingerprint = ? RETURNING item_id",
             (late.fingerprint.to_json(), story_id, late.item_id, UNFINGERPRINTED),
         )
-        if cur.fetchone() is None:  # another process got there after our read: its join
+        if cur.fetchone() is None:  # purged, or joined by another process: keep its join
             cur.execute("SELECT story_id FROM items WHERE item_id = ?", (late.item_id,))
             row = cur.fetchone()
             return row[0] if row else None
@@ -837,29 +832,23 @@ class SQLStore:
             row = cur.fetchone()
         return float(row[0]) if row and row[0] is not None else 0.0
 
-    def items_since(
-        self, since: float, batch: int = 500, *, unfingerprinted: bool = False
-    ) -> Iterator[list[StoredItem]]:
+    def items_since(self, since: float, batch: int = 500) -> Iterator[list[StoredItem]]:
         """Stored items published at or after `since`, oldest first, in batches (for
-        re-matching); only those stored outside the dedupe scope with `unfingerprinted`.
-        Pages are read by key, so rows a caller changes between pages are not skipped."""
+        re-matching). Pages are read by key, so rows a caller changes between pages
+        are neither skipped nor read twice."""
         after = (since, "")
-        while rows := self._items_after(*after, batch, unfingerprinted):
+        while rows := self._items_after(*after, batch):
             yield rows
             after = (rows[-1].published, rows[-1].item_id)
 
     @retried
-    def _items_after(
-        self, published: float, item_id: str, batch: int, unfingerprinted: bool
-    ) -> list[StoredItem]:
-        scope = "fingerprint = ? AND " if unfingerprinted else ""
+    def _items_after(self, published: float, item_id: str, batch: int) -> list[StoredItem]:
         with self.transaction(write=False) as cur:
             cur.execute(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE {scope}"
-                "(published > ? OR (published = ? AND item_id > ?)) "
+                f"SELECT {ITEM_COLUMNS} FROM items "
+                "WHERE published > ? OR (published = ? AND item_id > ?) "
                 "ORDER BY published, item_id LIMIT ?",
-                (*([UNFINGERPRINTED] if unfingerprinted else []), published, published,
-                 item_id, batch),
+                (published, published, item_id, batch),
             )
             return [_stored_item(row) for row in cur.fetchall()]
 
