@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from aggregator import __version__
 from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
-from aggregator.render import FORMATS
+from aggregator.publish.render import FORMATS
 
 if TYPE_CHECKING:
-    from aggregator.match import MatchDocument
-    from aggregator.store import StoredItem
+    from aggregator.core.match import MatchDocument
+    from aggregator.models import StoredItem
 
 DEFAULT_CONFIG = "aggregator.toml"
 
@@ -74,7 +74,7 @@ def _open_pipeline(config: Config):
     Every command that shows a topic's stories goes through here, so an edited or new
     topic applies to the stored items the first time any command runs with it.
     """
-    from aggregator.pipeline import Pipeline
+    from aggregator.run.cycle import Pipeline
     from aggregator.store import open_store
 
     store = open_store(config.storage_url())
@@ -84,7 +84,7 @@ def _open_pipeline(config: Config):
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from aggregator.pipeline import SourceReport
+    from aggregator.run.cycle import SourceReport
 
     config = _load(args)
     names = args.source or None
@@ -138,7 +138,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from aggregator.feeds import FeedService, PageOutOfRange, UnknownTopic
+    from aggregator.publish.cache import FeedService, PageOutOfRange, UnknownTopic
 
     config = _load(args)
     store, _ = _open_pipeline(config)
@@ -210,7 +210,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def _stored_document(stored: StoredItem, tags: dict[str, list[str]]) -> MatchDocument:
     """What the matcher reads of a stored item; `tags`: source name -> its tags."""
-    from aggregator.documents import match_document
+    from aggregator.core.process import match_document
 
     return match_document(stored, tags.get(stored.source, []))
 
@@ -220,7 +220,7 @@ def _source_tags(config: Config) -> dict[str, list[str]]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from aggregator.dedupe import compare
+    from aggregator.core.dedupe import compare, stored_fingerprint
 
     config = _load(args)
     store, pipeline = _open_pipeline(config)
@@ -241,7 +241,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if not item.fingerprinted:
             print("  not compared when stored: outside the dedupe scope (no topic matched "
                   "it or has terms in it); below, what its text would give")
-        mine = item.dedupe_fingerprint()
+        mine = stored_fingerprint(item)
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:
             others = store.find_items(args.other)
@@ -251,7 +251,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         elif others:
             print(f"  merged with {len(others)} other copies:")
         for other in others:
-            verdict = compare(mine, other.dedupe_fingerprint(), threshold)
+            verdict = compare(mine, stored_fingerprint(other), threshold)
             same_story = "same story" if other.story_id == item.story_id else "different stories"
             print(f"  vs {other.source} {other.item_id} ({same_story}): {verdict.reason}")
     finally:
@@ -285,7 +285,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from aggregator.match import compile_topics
+    from aggregator.core.match import compile_topics
     from aggregator.store import open_store
 
     config = _load(args)
@@ -316,7 +316,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from aggregator.runner import run_service
+    from aggregator.run.server import run_service
 
     return run_service(_config_path(args), fall_back=args.config is None, role=args.role,
                        host=args.host, port=args.port, watch=args.watch)

@@ -91,7 +91,7 @@ class TopicConfig(_Section):
     include: list[str] = Field(default_factory=list)  # any of
     require: list[str] = Field(default_factory=list)  # all of
     exclude: list[str] = Field(default_factory=list)  # none of
-    query: str | None = None  # boolean query; see aggregator.match
+    query: str | None = None  # boolean query; see aggregator.core.match
     sources: list[str] = Field(default_factory=list)  # draw only from these names
     tags: list[str] = Field(default_factory=list)  # ... or sources with these tags
     trusted_sources: list[str] = Field(default_factory=list)  # every item, no terms needed
@@ -177,7 +177,7 @@ class DedupeConfig(_Section):
     threshold: float = Field(default=0.5, gt=0, le=1)
     source_preference: list[str] = Field(default_factory=list)
     # "topics": only items some topic's terms occur in are fingerprinted and merged;
-    # the rest are never published, so comparing them is wasted (see aggregator.documents).
+    # the rest are never published, so comparing them is wasted (see aggregator.core.process).
     # "all": every item, for a store kept as an archive of every story.
     scope: Literal["topics", "all"] = "topics"
 
@@ -363,7 +363,7 @@ def parse_config(
 
 def _topic_rule_problems(config: Config) -> list[str]:
     """Compile every topic's rule so a bad query or term names its topic and position."""
-    from aggregator.match import RuleError, compile_topics
+    from aggregator.core.match import RuleError, compile_topics
 
     try:
         compile_topics(config.topics, config.terms)

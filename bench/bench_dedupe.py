@@ -1,4 +1,4 @@
-"""Benchmark for aggregator.dedupe: merge quality on the fixture, cost per new item.
+"""Benchmark for aggregator.core.dedupe: merge quality on the fixture, cost per new item.
 
 Run from the repository root::
 
@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aggregator.dedupe import (  # noqa: E402 - after the path tweak, so it runs uninstalled
+from aggregator.core.dedupe import (  # noqa: E402 - after the path tweak, so it runs uninstalled
     BandIndex,
     Fingerprint,
     best_match,

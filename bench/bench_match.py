@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregator.config import TopicConfig  # noqa: E402
-from aggregator.match import MatchDocument, compile_topics  # noqa: E402
+from aggregator.core.match import MatchDocument, compile_topics  # noqa: E402
 
 REAL_TERMS = [
     "CAR-T", "lupus", "CD19", "BCMA", "HER2", "PD-1", "PD-L1", "KRAS G12C", "EGFR", "CRISPR",

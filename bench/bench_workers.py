@@ -93,7 +93,7 @@ class Row:
 
 def worker_main(config: str, timing_file: str) -> None:
     """Run a worker; on exit write the seconds it spent inside store transactions."""
-    from aggregator.runner import run_service
+    from aggregator.run.server import run_service
     from aggregator.store.postgres import PostgresStore
     from aggregator.store.sqlite import SQLiteStore
 

@@ -18,9 +18,10 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from aggregator.config import Config, load_config
-from aggregator.feeds import FeedService
-from aggregator.pipeline import CycleReport, Pipeline
-from aggregator.store import SourceState, open_store
+from aggregator.models import SourceState
+from aggregator.publish.cache import FeedService
+from aggregator.run.cycle import CycleReport, Pipeline
+from aggregator.store import open_store
 from tests.conftest import TOPICS_TOML, write_config
 
 

@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 
 from aggregator.config import load_config
-from aggregator.service import Service
+from aggregator.run.service import Service
 from aggregator.web import create_app
 
 START_TIMEOUT = 15.0

@@ -3,7 +3,7 @@
 The corpus (see ../shared/corpora/README.md) holds two decades of real-world breakage.
 Two promises are checked on all of it:
 
-* wherever `aggregator.fastparse` accepts a document, it gives exactly what feedparser,
+* wherever `aggregator.sources.parse.fast` accepts a document, it gives exactly what feedparser,
   the parser of record, gives: the same feed title, link and ttl and the same items;
 * served over loopback with its HTTP headers and polled through the real pipeline
   (fetch, parse, normalize, fingerprint, match, store, render) in one cycle, every
@@ -26,9 +26,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from aggregator.fastparse import parse_fast
-from aggregator.normalize import normalize_feed
-from aggregator.parse import FeedParseError, parse_feed, parse_with_feedparser
+from aggregator.core.normalize import normalize_feed
+from aggregator.sources.parse import FeedParseError, parse_feed, parse_with_feedparser
+from aggregator.sources.parse.fast import parse_fast
 from tests.conftest import TOPICS_TOML
 from tests.feedserver import FeedServer, Route
 from tests.harness import Harness

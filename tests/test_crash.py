@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import load_config
-from aggregator.feeds import FeedService
-from aggregator.pipeline import Pipeline
-from aggregator.render import FORMATS
+from aggregator.publish.cache import FeedService
+from aggregator.publish.render import FORMATS
+from aggregator.run.cycle import Pipeline
 from aggregator.store import SQLStore, open_store
 from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route

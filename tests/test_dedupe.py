@@ -1,4 +1,4 @@
-"""Tests for aggregator.dedupe on the labeled syndication fixture and focused cases.
+"""Tests for aggregator.core.dedupe on the labeled syndication fixture and focused cases.
 
 The fixture (tests/fixtures/dedupe/syndication.toml) holds copies of 14 stories as
 the wires, reprint sites, company newsrooms and news sites deliver them, plus hard
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.dedupe import (
+from aggregator.core.dedupe import (
     SCHEME,
     BandIndex,
     Fingerprint,
@@ -463,7 +463,7 @@ def test_fingerprint_is_identical_in_a_fresh_process() -> None:
     rec = by_id("s02-globe")
     code = (
         "import sys, json\n"
-        "from aggregator.dedupe import fingerprint\n"
+        "from aggregator.core.dedupe import fingerprint\n"
         "title, lead = json.loads(sys.stdin.read())\n"
         "print(fingerprint(title, lead).to_json())\n"
     )

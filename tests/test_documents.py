@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aggregator.config import TopicConfig
-from aggregator.documents import process_document
-from aggregator.match import compile_topics
+from aggregator.core.match import compile_topics
+from aggregator.core.process import process_document
 from tests.harness import Entry, rss
 
 TERMS = {"car_t": ["CAR-T"], "lupus": ["lupus"]}

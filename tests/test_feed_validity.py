@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from aggregator.models import FeedEntry, FeedPage, StoryCopy
-from aggregator.render import render
+from aggregator.publish.render import render
 from tests.conftest import run_cli, serve_e2e_feeds, write_config
 from tests.feedcheck import A, feed_problems
 from tests.feedserver import FeedServer, Route

@@ -16,8 +16,8 @@ import pytest
 
 from aggregator import __version__
 from aggregator.config import FetchConfig
-from aggregator.fetch import Fetcher
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
+from aggregator.sources.fetch import Fetcher
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, rss
 

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator.normalize import item_id_for
+from aggregator.core.normalize import item_id_for
 from tests.conftest import TOPICS_TOML, run_cli, serve_e2e_feeds, write_config
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, rss

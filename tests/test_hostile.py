@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.parse import parse_with_feedparser
-from aggregator.render import FORMATS
+from aggregator.publish.render import FORMATS
+from aggregator.sources.parse import parse_with_feedparser
 from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, Harness, rss

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aggregator.config import ConfigError, TopicConfig, parse_config
-from aggregator.match import MatchDocument, QuerySyntaxError, RuleError, compile_topics
-from aggregator.match.query import DEFAULT_FIELDS, And, Not, Or, Term, parse_query
+from aggregator.core.match import MatchDocument, QuerySyntaxError, RuleError, compile_topics
+from aggregator.core.match.query import DEFAULT_FIELDS, And, Not, Or, Term, parse_query
 
 GROUPS = {
     "car_t": ["CAR-T", "chimeric antigen receptor"],

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from aggregator.config import TopicConfig
-from aggregator.match import MatchDocument, compile_topics
-from aggregator.match.text import fold, plural_forms, tokenize
+from aggregator.core.match import MatchDocument, compile_topics
+from aggregator.core.match.text import fold, plural_forms, tokenize
 
 
 def found(term: str, text: str, field: str = "title") -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aggregator.config import TopicConfig
-from aggregator.match import MatchDocument, RuleError, TopicMatcher, compile_topics
+from aggregator.core.match import MatchDocument, RuleError, TopicMatcher, compile_topics
 from aggregator.models import TermHit, TopicMatch
 
 TERMS = {

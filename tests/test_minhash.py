@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from aggregator.dedupe.core import NUM_PERM, SEED
-from aggregator.dedupe.minhash import EMPTY, MinHasher
+from aggregator.core.dedupe.core import NUM_PERM, SEED
+from aggregator.core.dedupe.minhash import EMPTY, MinHasher
 
 
 def datasketch_signature(shingles: list[bytes], num_perm: int, seed: int) -> np.ndarray:

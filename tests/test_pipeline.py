@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pytest
 
-import aggregator.documents
-import aggregator.workers
+import aggregator.core.process
+import aggregator.run.workers
 from aggregator.config import parse_config
-from aggregator.dedupe import Fingerprint
-from aggregator.match import compile_topics
-from aggregator.models import Item, RawEntry
-from aggregator.pipeline import Pipeline, SourceReport, rematch_changed_topics
-from aggregator.store import ItemRecord, MergePolicy, PollOutcome, StoreError
+from aggregator.core.dedupe import Fingerprint
+from aggregator.core.match import compile_topics
+from aggregator.models import Item, ItemRecord, MergePolicy, PollOutcome, RawEntry
+from aggregator.run.cycle import Pipeline, SourceReport, rematch_changed_topics
+from aggregator.run.workers import shutdown_pool
+from aggregator.run.writes import BatchWriter
+from aggregator.store import StoreError
 from aggregator.store.sqlite import SQLiteStore
-from aggregator.workers import shutdown_pool
-from aggregator.writes import BatchWriter
 from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, Harness, rss
@@ -219,7 +219,7 @@ def test_worker_processes_store_what_the_polling_process_stores(
             assert report.count("new") == 10 and report.total("new") == 50
             in_workers = stored_state(pooled)
             # The workers never load the config models: pydantic is ~11 MB per process.
-            pool = aggregator.workers._shared_pool(2)
+            pool = aggregator.run.workers._shared_pool(2)
             maps = [Path(f"/proc/{pid}/maps").read_text() for pid in pool._processes]
             assert len(maps) == 2 and all("_pydantic_core" not in text for text in maps)
             assert all("lxml" in text for text in maps)  # the probe sees their imports
@@ -234,21 +234,21 @@ def test_worker_processes_store_what_the_polling_process_stores(
 def test_idle_document_workers_stop_and_the_next_large_cycle_starts_them_again(
     feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(aggregator.workers, "POOL_IDLE_SECONDS", 0.5)
+    monkeypatch.setattr(aggregator.run.workers, "POOL_IDLE_SECONDS", 0.5)
     sources = wire_feeds(feed_server, 10)  # enough sources for a cycle to use workers
     try:
         with Harness(tmp_path / "first", sources, fetch={"workers": 2}) as first:
             first.cycle()
-        pool = aggregator.workers._pool
+        pool = aggregator.run.workers._pool
         assert pool is not None
         workers = list(pool._processes)
         deadline = time.monotonic() + 10
         while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert aggregator.workers._pool is None and not any(_running(p) for p in workers)
+        assert aggregator.run.workers._pool is None and not any(_running(p) for p in workers)
         with Harness(tmp_path / "again", sources, fetch={"workers": 2}) as again:
             assert again.cycle().total("new") == 50
-        assert aggregator.workers._pool is not None and aggregator.workers._pool is not pool
+        assert aggregator.run.workers._pool is not None and aggregator.run.workers._pool is not pool
     finally:
         shutdown_pool()
 
@@ -267,7 +267,7 @@ def test_a_worker_spawned_by_the_aggregator_command_does_not_load_the_cli() -> N
 
 POOL_THEN_WAIT = """
 import os, sys, time
-from aggregator.workers import _shared_pool
+from aggregator.run.workers import _shared_pool
 pool = _shared_pool(2)
 list(pool.map(abs, [-1, -2, -3, -4]))  # the workers have started and taken work
 print(" ".join(str(pid) for pid in pool._processes), flush=True)
@@ -313,8 +313,8 @@ def test_unchanged_entries_are_not_processed_again(
     feed_server.routes["/feed.xml"] = route = Route(rss(entries))
     normalized: list[str | None] = []
     fingerprinted: list[str] = []
-    normalize, fingerprint = (aggregator.documents.normalize_entry,
-                              aggregator.documents.fingerprint_item)
+    normalize, fingerprint = (aggregator.core.process.normalize_entry,
+                              aggregator.core.process.fingerprint_item)
 
     def counting_normalize(source: str, entry: RawEntry, seen_at: datetime) -> Item:
         normalized.append(entry.guid)
@@ -324,8 +324,8 @@ def test_unchanged_entries_are_not_processed_again(
         fingerprinted.append(item.key)
         return fingerprint(item)
 
-    monkeypatch.setattr(aggregator.documents, "normalize_entry", counting_normalize)
-    monkeypatch.setattr(aggregator.documents, "fingerprint_item", counting_fingerprint)
+    monkeypatch.setattr(aggregator.core.process, "normalize_entry", counting_normalize)
+    monkeypatch.setattr(aggregator.core.process, "fingerprint_item", counting_fingerprint)
     url = feed_server.url("/feed.xml")
     with Harness(tmp_path / "one", {"Wire": url}) as harness:
         harness.cycle()

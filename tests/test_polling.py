@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.fetch import poll_floor_seconds
-from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
+from aggregator.sources.fetch import poll_floor_seconds
+from aggregator.sources.polling import backoff_interval, mean_gap_seconds, next_interval
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, Harness, rss
 

@@ -23,16 +23,9 @@ import psycopg
 import pytest
 
 from aggregator.config import load_config
-from aggregator.dedupe import fingerprint
-from aggregator.models import TermHit
-from aggregator.store import (
-    IngestReport,
-    ItemRecord,
-    LateFingerprint,
-    MergePolicy,
-    StoreError,
-    open_store,
-)
+from aggregator.core.dedupe import fingerprint, stored_fingerprint
+from aggregator.models import IngestReport, ItemRecord, LateFingerprint, MergePolicy, TermHit
+from aggregator.store import StoreError, open_store
 from aggregator.store import base as store_base
 from aggregator.store.base import TransientStoreError
 from aggregator.store.postgres import MAX_BAND_LOCKS, PostgresStore, band_lock_key
@@ -336,7 +329,7 @@ def test_a_server_that_goes_away_is_a_store_error_and_comes_back(
 def test_the_service_reports_a_lost_database_in_readiness_and_recovers(
     postgres_url: str, proxy: TCPProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aggregator.service import Service
+    from aggregator.run.service import Service
 
     monkeypatch.setattr(store_base, "RETRY_SECONDS", 1.0)
     config = write_config(tmp_path / "config.toml", {"Wire": "https://wire.example/feed"})
@@ -403,8 +396,8 @@ def test_two_late_joins_of_one_item_at_once_leave_one_consistent_result(
     first.record_poll(outcome("Wire", [record(wire, {"t": []})]), POLICY)
     first.record_poll(outcome("Other", [ItemRecord(other, None, {})]), POLICY)
     at = other.published.timestamp()
-    copy = LateFingerprint(other.item_id, None, at, first.find_items(other.item_id)[0]
-                           .dedupe_fingerprint())  # a copy of the Wire release
+    copy = LateFingerprint(other.item_id, None, at, stored_fingerprint(
+        first.find_items(other.item_id)[0]))  # a copy of the Wire release
     rewrite = LateFingerprint(other.item_id, None, at, fingerprint(
         "Zeta Corp names a new chief financial officer", "Zeta Corp appointed a CFO today."))
     read_it = threading.Event()

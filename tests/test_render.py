@@ -9,10 +9,9 @@ import pytest
 from lxml import etree
 
 from aggregator.config import TopicConfig
-from aggregator.models import FeedEntry, FeedPage, StoryCopy, TermHit
-from aggregator.publish import build_page
-from aggregator.render import render
-from aggregator.store import StoredItem, StoredStory
+from aggregator.models import FeedEntry, FeedPage, StoredItem, StoredStory, StoryCopy, TermHit
+from aggregator.publish.page import build_page
+from aggregator.publish.render import render
 
 A = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"

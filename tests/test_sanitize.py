@@ -7,7 +7,7 @@ import html
 
 import pytest
 
-from aggregator.sanitize import html_to_text, sanitize_html
+from aggregator.core.sanitize import html_to_text, sanitize_html
 from tests.feedcheck import html_problems, text_problems
 from tests.xssfeeds import Vector, load_vectors
 

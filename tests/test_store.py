@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedupe import fingerprint
-from aggregator.models import Item, TermHit
-from aggregator.normalize import item_id_for
-from aggregator.store import ItemRecord, MergePolicy, PollOutcome, open_store
+from aggregator.core.dedupe import fingerprint
+from aggregator.core.normalize import item_id_for
+from aggregator.models import Item, ItemRecord, MergePolicy, PollOutcome, TermHit
+from aggregator.store import open_store
 from aggregator.store.base import load_migrations
 from aggregator.store.sqlite import READ_CACHE_KIB, WRITE_CACHE_KIB, SQLiteStore
 

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedupe import fingerprint, fingerprint_item
-from aggregator.models import Item, TermHit
-from aggregator.store import LateFingerprint, MergePolicy, SQLStore, StoreError, open_store
+from aggregator.core.dedupe import fingerprint, fingerprint_item, stored_fingerprint
+from aggregator.models import Item, ItemRecord, LateFingerprint, MergePolicy, TermHit
+from aggregator.store import SQLStore, StoreError, open_store
 from aggregator.store import base as store_base
 from aggregator.store.base import load_migrations
-from aggregator.store.records import ItemRecord
 from aggregator.store.sqlite import SQLiteStore
 from tests.test_store import (  # noqa: F401 (collected here, on both engines)
     make_item,
@@ -204,11 +203,11 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     [stored] = store.find_items(early.item_id)
     assert not stored.fingerprinted
     # From the stored text, the fingerprint a document worker would have made.
-    assert stored.dedupe_fingerprint() == fingerprint_item(early)
+    assert stored_fingerprint(stored) == fingerprint_item(early)
     version = store.topic_version("t")
 
     late = LateFingerprint(early.item_id, early.canonical_link, early.published.timestamp(),
-                           stored.dedupe_fingerprint())
+                           stored_fingerprint(stored))
     gone = dataclasses.replace(late, item_id="purged meanwhile")
     assert store.join_stories([late, gone], POLICY) == {early.item_id: later.item_id}
     bands = band_rows(store, early.item_id)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.models import TermHit
-from aggregator.store import MergePolicy, open_store
+from aggregator.models import MergePolicy, TermHit
+from aggregator.store import open_store
 from tests.test_store import make_item, outcome, record
 
 LEAD = (

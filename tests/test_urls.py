@@ -1,4 +1,4 @@
-"""Tests for aggregator.urls: identity form vs publishing form of links."""
+"""Tests for aggregator.core.urls: identity form vs publishing form of links."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from aggregator.urls import canonicalize_url, clean_link, is_tracking_param
+from aggregator.core.urls import canonicalize_url, clean_link, is_tracking_param
 
 # --- canonicalize_url -------------------------------------------------------------------
 

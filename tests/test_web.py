@@ -17,7 +17,7 @@ import pytest
 from lxml import etree, html
 
 from aggregator.config import load_config
-from aggregator.feeds import FeedService, poll_max_age
+from aggregator.publish.cache import FeedService, poll_max_age
 from aggregator.store import open_store
 from tests.conftest import TOPICS_TOML, run_cli, serve_e2e_feeds, write_config
 from tests.feedserver import FeedServer, Route
@@ -290,11 +290,11 @@ def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
 def test_render_cache_is_per_topic_format_and_version(
     feed_server: FeedServer, e2e_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aggregator.feeds
+    import aggregator.publish.cache
 
     calls: list[str] = []
-    real_render = aggregator.feeds.render
-    monkeypatch.setattr(aggregator.feeds, "render",
+    real_render = aggregator.publish.cache.render
+    monkeypatch.setattr(aggregator.publish.cache, "render",
                         lambda page, fmt: calls.append(f"{page.slug}.{fmt}") or
                         real_render(page, fmt))
     config = load_config(e2e_config)

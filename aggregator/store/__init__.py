@@ -6,21 +6,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from aggregator.store.base import SQLStore, StoreError
-from aggregator.store.records import (
-    IngestReport,
-    ItemRecord,
-    LateFingerprint,
-    MergePolicy,
-    PollOutcome,
-    SourceState,
-    StoredItem,
-    StoredStory,
-)
 
-__all__ = [
-    "IngestReport", "ItemRecord", "LateFingerprint", "MergePolicy", "PollOutcome", "SQLStore",
-    "SourceState", "StoreError", "StoredItem", "StoredStory", "open_store", "sqlite_path",
-]
+__all__ = ["SQLStore", "StoreError", "open_store", "sqlite_path"]
 
 
 def sqlite_path(url: str) -> Path:

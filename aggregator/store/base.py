@@ -34,11 +34,11 @@ from contextlib import AbstractContextManager
 from importlib import resources
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from aggregator.dedupe import Fingerprint, MergeProbe, compare
-from aggregator.models import Item, StoryCopy, TermHit, utc_datetime
-from aggregator.store.records import (
+from aggregator.core.dedupe import Fingerprint, MergeProbe, compare
+from aggregator.models import (
     UNFINGERPRINTED,
     IngestReport,
+    Item,
     ItemRecord,
     LateFingerprint,
     MergePolicy,
@@ -46,6 +46,9 @@ from aggregator.store.records import (
     SourceState,
     StoredItem,
     StoredStory,
+    StoryCopy,
+    TermHit,
+    utc_datetime,
 )
 
 log = logging.getLogger("aggregator.store")
@@ -201,7 +204,7 @@ class SQLStore:
     """The storage interface; subclasses provide `transaction()` and engine specifics."""
 
     engine = "sql"
-    # Most source polls one `record_polls` transaction takes (aggregator.writes batches
+    # Most source polls one `record_polls` transaction takes (aggregator.run.writes batches
     # them): on SQLite a commit is a WAL write, and every writer queues on one file lock
     # anyway, so a cycle commits once per hundred sources.
     write_batch = 100
@@ -960,7 +963,7 @@ class SQLStore:
     @retried
     def find_items(self, ref: str) -> list[StoredItem]:
         """Items whose id, story id, link or canonical link is `ref`."""
-        from aggregator.urls import canonicalize_url
+        from aggregator.core.urls import canonicalize_url
 
         canonical = canonicalize_url(ref) or ref
         with self.transaction(write=False) as cur:

@@ -21,11 +21,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from aggregator import metrics
-from aggregator.models import utc_datetime
-from aggregator.publish import feed_url
-from aggregator.render import FORMATS, GENERATOR
-from aggregator.service import Service
-from aggregator.store import StoredStory
+from aggregator.models import StoredStory, utc_datetime
+from aggregator.publish.page import feed_url
+from aggregator.publish.render import FORMATS, GENERATOR
+from aggregator.run.service import Service
 from aggregator.web.feedhttp import FeedEndpoint
 
 TEMPLATES = Environment(

@@ -21,9 +21,9 @@ from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from aggregator import metrics
-from aggregator.feeds import ENCODINGS, PageOutOfRange, RenderedFeed, UnknownTopic
-from aggregator.render import FORMATS
-from aggregator.service import Service
+from aggregator.publish.cache import ENCODINGS, PageOutOfRange, RenderedFeed, UnknownTopic
+from aggregator.publish.render import FORMATS
+from aggregator.run.service import Service
 
 RawHeaders = list[tuple[bytes, bytes]]
 

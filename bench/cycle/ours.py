@@ -49,9 +49,9 @@ def bench_config(server: str, corpus: Path, store: Path) -> Config:
 
 
 def main(server: str, corpus: Path, store: Path) -> None:
-    from aggregator.feeds import FeedService
-    from aggregator.pipeline import Pipeline
-    from aggregator.render import FORMATS
+    from aggregator.publish.cache import FeedService
+    from aggregator.publish.render import FORMATS
+    from aggregator.run.cycle import Pipeline
     from aggregator.store import open_store
 
     config = bench_config(server, corpus, store)

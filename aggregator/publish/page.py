@@ -11,10 +11,9 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from aggregator.config import TopicConfig
-from aggregator.models import FeedEntry, FeedPage, utc_datetime
-from aggregator.render import EPOCH, FORMATS
-from aggregator.sanitize import html_to_text
-from aggregator.store import StoredStory
+from aggregator.core.sanitize import html_to_text
+from aggregator.models import FeedEntry, FeedPage, StoredStory, utc_datetime
+from aggregator.publish.render import EPOCH, FORMATS
 
 
 def feed_url(base_url: str, slug: str, fmt: str, page: int = 1, limit: int | None = None) -> str:

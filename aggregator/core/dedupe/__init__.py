@@ -28,6 +28,7 @@ from .core import (
     fingerprint,
     fingerprint_item,
     lead_of,
+    stored_fingerprint,
 )
 from .text import LEAD_CHARS, clean_lead, clean_title, dedupe_text, tokens
 
@@ -55,5 +56,6 @@ __all__ = [
     "fingerprint",
     "fingerprint_item",
     "lead_of",
+    "stored_fingerprint",
     "tokens",
 ]

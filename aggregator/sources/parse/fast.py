@@ -291,7 +291,7 @@ class _Document:
         return self._raw_entry(entry)
 
     def _raw_entry(self, entry: _Context) -> RawEntry:
-        """What aggregator.parse makes of feedparser's entry dict, from the same values."""
+        """What aggregator.sources.parse makes of feedparser's entry dict, from the same values."""
         return RawEntry(
             guid=(entry.guid or "").strip() or None,
             link=(entry.link or "").strip() or None,

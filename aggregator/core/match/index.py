@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aggregator.match.text import (
+from aggregator.core.match.text import (
     GAP_TOKEN_RE,
     TOKEN_RE,
     fold,

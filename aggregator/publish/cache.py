@@ -25,8 +25,8 @@ import brotli
 
 from aggregator import metrics
 from aggregator.config import Config
-from aggregator.publish import build_page
-from aggregator.render import FORMATS, render
+from aggregator.publish.page import build_page
+from aggregator.publish.render import FORMATS, render
 from aggregator.store import SQLStore
 
 ENCODINGS = ("br", "gzip")  # content codings we serve, in order of preference

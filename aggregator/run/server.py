@@ -20,7 +20,7 @@ import uvicorn
 
 from aggregator.config import config_file, load_config
 from aggregator.logs import setup_logging
-from aggregator.service import Service
+from aggregator.run.service import Service
 from aggregator.web import create_app
 
 log = logging.getLogger("aggregator.run")

@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Literal, ParamSpec, TypeVar
 
-from aggregator.store import IngestReport, MergePolicy, PollOutcome, SQLStore, StoreError
+from aggregator.models import IngestReport, MergePolicy, PollOutcome
+from aggregator.store import SQLStore, StoreError
 
 P = ParamSpec("P")
 T = TypeVar("T")

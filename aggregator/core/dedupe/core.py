@@ -36,7 +36,7 @@ from .minhash import MinHasher
 from .text import TEXT_VERSION, clean_lead, clean_title, tokens
 
 if TYPE_CHECKING:
-    from aggregator.models import Item
+    from aggregator.models import Item, StoredItem
 
 __all__ = [
     "BANDS",
@@ -54,6 +54,7 @@ __all__ = [
     "fingerprint",
     "fingerprint_item",
     "lead_of",
+    "stored_fingerprint",
 ]
 
 #: MinHash size. 128 values estimate a Jaccard of 0.5 within about +-0.045 (1 sigma).
@@ -187,7 +188,7 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     """Fingerprint an item from its plain-text title and lead (summary or content).
 
     The lead may be the whole body: it is cleaned (dateline, boilerplate) and cut to
-    :data:`~aggregator.dedupe.text.LEAD_CHARS` here, so every caller cuts the same way.
+    :data:`~aggregator.core.dedupe.text.LEAD_CHARS` here, so every caller cuts the same way.
     """
     title_clean = clean_title(title or "")
     lead_clean = clean_lead(lead or "")
@@ -227,6 +228,14 @@ def lead_of(summary_text: str, content_text: str) -> str:
 def fingerprint_item(item: Item) -> Fingerprint:
     """Fingerprint a normalized :class:`~aggregator.models.Item`."""
     return fingerprint(item.title_text, lead_of(item.summary_text, item.content_text))
+
+
+def stored_fingerprint(stored: StoredItem) -> Fingerprint:
+    """A stored item's fingerprint; for an item stored outside the dedupe scope, the one
+    it gets once a topic takes it in (made from the same stored text)."""
+    if stored.fingerprinted:
+        return Fingerprint.from_json(stored.fingerprint)
+    return fingerprint(stored.title_text, lead_of(stored.summary_text, stored.content_text))
 
 
 def _jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:

@@ -24,11 +24,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import metrics
 from aggregator.config import Config, ConfigError, load_config
-from aggregator.feeds import FeedService
-from aggregator.pipeline import CycleReport, Pipeline
+from aggregator.publish.cache import FeedService
+from aggregator.run.cycle import CycleReport, Pipeline
 from aggregator.store import SQLStore, StoreError, open_store
 
-log = logging.getLogger("aggregator.service")
+log = logging.getLogger("aggregator.run.service")
 
 TICK_SECONDS = 5.0
 # Sources claimed at a time: a backlog is shared out in batches, so every worker

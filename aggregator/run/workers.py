@@ -35,14 +35,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
-from aggregator.documents import ProcessedFeed, process_document
-from aggregator.match import TopicMatcher, compile_topics
-from aggregator.match.matcher import TopicRules
+from aggregator.core.match import TopicMatcher, compile_topics
+from aggregator.core.match.matcher import TopicRules
+from aggregator.core.process import ProcessedFeed, process_document
 
 if TYPE_CHECKING:  # a worker process never imports the config models (pydantic)
     from aggregator.config import Config
 
-log = logging.getLogger("aggregator.workers")
+log = logging.getLogger("aggregator.run.workers")
 
 MAX_DEFAULT_WORKERS = 4
 # What a worker compiles a topic from: the fields of the TopicRules protocol.
@@ -77,7 +77,7 @@ class MatchRules:
 @dataclass(frozen=True, slots=True)
 class DocumentJob:
     """One fetched document to process, with what is known of its entries already
-    (see aggregator.documents: `known` from the store, `seen` from earlier polls)."""
+    (see aggregator.core.process: `known` from the store, `seen` from earlier polls)."""
 
     source: str
     tags: tuple[str, ...]

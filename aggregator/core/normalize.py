@@ -12,9 +12,9 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta
 
+from aggregator.core.sanitize import html_to_text, sanitize_html
+from aggregator.core.urls import canonicalize_url, clean_link
 from aggregator.models import Item, ParsedFeed, RawEntry
-from aggregator.sanitize import html_to_text, sanitize_html
-from aggregator.urls import canonicalize_url, clean_link
 
 ITEM_NAMESPACE = uuid.UUID("5b0f5c1e-7a39-4c1e-9a43-6f2f0c1d9e27")
 # A date this far beyond the fetch time is a publisher's mistake, not a scheduled post.

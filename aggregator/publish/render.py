@@ -39,8 +39,8 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from aggregator import __version__
+from aggregator.core.sanitize import html_to_text
 from aggregator.models import FeedEntry, FeedPage
-from aggregator.sanitize import html_to_text
 
 FORMATS = {
     "atom": "application/atom+xml; charset=utf-8",

@@ -2,7 +2,7 @@
 
 parse → normalize → dedupe fingerprint → topic match, for one document. This is the
 CPU-heavy half of a poll, so it lives apart from the pipeline's I/O and imports
-nothing of it: `aggregator.workers` runs it in worker processes that never load
+nothing of it: `aggregator.run.workers` runs it in worker processes that never load
 httpx or a database driver.
 
 A wire's feed changes by a few entries between polls, so work is skipped for the
@@ -38,12 +38,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aggregator.dedupe import fingerprint_item
-from aggregator.match import MatchDocument, TopicMatcher
-from aggregator.models import Item, RawEntry, TopicMatch
-from aggregator.normalize import normalize_entry
-from aggregator.parse import parse_feed
-from aggregator.store.records import ItemRecord, StoredItem
+from aggregator.core.dedupe import fingerprint_item
+from aggregator.core.match import MatchDocument, TopicMatcher
+from aggregator.core.normalize import normalize_entry
+from aggregator.models import Item, ItemRecord, RawEntry, StoredItem, TopicMatch
+from aggregator.sources.parse import parse_feed
 
 
 @dataclass(slots=True)

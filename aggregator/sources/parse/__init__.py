@@ -2,7 +2,7 @@
 
 feedparser is the parser of record: it copes with every RSS/Atom/RDF dialect and two
 decades of broken feeds. Plain RSS 2.0 and Atom 1.0 documents first go through
-`aggregator.fastparse`, which gives the same answers about fifty times faster and
+`aggregator.sources.parse.fast`, which gives the same answers about fifty times faster and
 hands anything unusual back to feedparser. feedparser's own HTML sanitizer and
 relative-URI pass are turned off because the normalize stage sanitizes with nh3
 (much faster) and resolves URLs itself against each entry's base. A "bozo" document
@@ -19,8 +19,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.fastparse import as_html, parse_fast, positive_int, to_datetime
 from aggregator.models import ParsedFeed, RawEntry
+from aggregator.sources.parse.fast import as_html, parse_fast, positive_int, to_datetime
 
 feedparser.RESOLVE_RELATIVE_URIS = False
 feedparser.SANITIZE_HTML = False

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aggregator.match.index import PhraseIndex
-from aggregator.match.query import (
+from aggregator.core.match.index import PhraseIndex
+from aggregator.core.match.query import (
     DEFAULT_FIELDS,
     FIELDS,
     GROUP_NAME_RE,
@@ -36,7 +36,7 @@ from aggregator.match.query import (
     Term,
     parse_query,
 )
-from aggregator.match.rules import (
+from aggregator.core.match.rules import (
     Atom,
     Found,
     Log,
@@ -48,7 +48,7 @@ from aggregator.match.rules import (
     describe,
     describe_atoms,
 )
-from aggregator.match.text import tokenize
+from aggregator.core.match.text import tokenize
 from aggregator.models import TermHit, TopicMatch
 
 _LIST_PREFIX_RE = re.compile(r"([A-Za-z]+):\s*")
@@ -199,7 +199,7 @@ class TopicMatcher:
     def match_and_mentions(self, doc: MatchDocument) -> tuple[list[TopicMatch], bool]:
         """match(), and whether any topic's terms occur in the item, whatever source it
         comes from: a copy of a topic's story on a source the topic does not select
-        still belongs in the story (the dedupe scope, aggregator.documents)."""
+        still belongs in the story (the dedupe scope, aggregator.core.process)."""
         results, found = self._run(doc, explain=False, search=True)
         return results, bool(found)
 

@@ -10,8 +10,8 @@ See `query` for the query language, `text` for how terms are compared with text 
 `matcher` for the topic semantics.
 """
 
-from aggregator.match.matcher import MatchDocument, RuleError, TopicMatcher, compile_topics
-from aggregator.match.query import DEFAULT_FIELDS, FIELDS, QuerySyntaxError, parse_query
+from aggregator.core.match.matcher import MatchDocument, RuleError, TopicMatcher, compile_topics
+from aggregator.core.match.query import DEFAULT_FIELDS, FIELDS, QuerySyntaxError, parse_query
 
 __all__ = [
     "DEFAULT_FIELDS",

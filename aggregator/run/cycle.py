@@ -1,12 +1,12 @@
 """One poll cycle: fetch → parse → normalize → dedupe fingerprint → match → store.
 
 The cycle orchestrates I/O: it asks the store which sources to poll, fetches them
-concurrently, hands each fetched document to `aggregator.workers` (the pure
-processing in `aggregator.documents`, in worker processes when the cycle is large)
+concurrently, hands each fetched document to `aggregator.run.workers` (the pure
+processing in `aggregator.core.process`, in worker processes when the cycle is large)
 and gives the outcomes to the store. A source that fails in any stage is recorded as
 failed on that source; the others carry on.
 
-Outcomes are written in batches (`aggregator.writes`), each source's poll still all
+Outcomes are written in batches (`aggregator.run.writes`), each source's poll still all
 or nothing. At most `fetch.concurrency` sources are being fetched and processed, and
 as many more processed and waiting to be written, which bounds the memory a cycle
 holds however many sources it polls, while fetching and processing go on during a
@@ -26,23 +26,27 @@ from datetime import UTC, datetime
 
 from aggregator import metrics
 from aggregator.config import Config, SourceConfig
-from aggregator.documents import ProcessedFeed, match_document, topic_matches
-from aggregator.fetch import Fetcher
-from aggregator.match import TopicMatcher, compile_topics
-from aggregator.models import FetchRequest, FetchResult, FetchStatus, TermHit, TopicMatch
-from aggregator.parse import FeedParseError
-from aggregator.polling import backoff_interval, mean_gap_seconds, next_interval
-from aggregator.store import (
+from aggregator.core.dedupe import stored_fingerprint
+from aggregator.core.match import TopicMatcher, compile_topics
+from aggregator.core.process import ProcessedFeed, match_document, topic_matches
+from aggregator.models import (
+    FetchRequest,
+    FetchResult,
+    FetchStatus,
     LateFingerprint,
     MergePolicy,
     PollOutcome,
     SourceState,
-    SQLStore,
     StoredItem,
-    StoreError,
+    TermHit,
+    TopicMatch,
 )
-from aggregator.workers import DocumentJob, DocumentProcessor, WorkerDied
-from aggregator.writes import BatchWriter, in_store_thread
+from aggregator.run.workers import DocumentJob, DocumentProcessor, WorkerDied
+from aggregator.run.writes import BatchWriter, in_store_thread
+from aggregator.sources.fetch import Fetcher
+from aggregator.sources.parse import FeedParseError
+from aggregator.sources.polling import backoff_interval, mean_gap_seconds, next_interval
+from aggregator.store import SQLStore, StoreError
 
 log = logging.getLogger("aggregator.poll")
 
@@ -301,7 +305,7 @@ class Pipeline:
         result: FetchResult,
         processed: ProcessedFeed | None,
     ) -> None:
-        """Set the outcome's next poll time (see aggregator.polling for the rules)."""
+        """Set the outcome's next poll time (see aggregator.sources.polling for the rules)."""
         fetch = self.config.fetch
         base = source.interval or fetch.default_interval
         if outcome.status in ("ok", "not_modified"):
@@ -357,7 +361,7 @@ def rematch_changed_topics(
                 matcher, match_document(stored, tags.get(stored.source, [])))
             if not stored.fingerprinted and (in_scope or config.dedupe.scope == "all"):
                 late.append(LateFingerprint(stored.item_id, stored.canonical_link,
-                                            stored.published, stored.dedupe_fingerprint()))
+                                            stored.published, stored_fingerprint(stored)))
             page.append((stored, results))
         moved = store.join_stories(late, policy) if late else {}
         for stored, results in page:

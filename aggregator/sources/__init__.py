@@ -1,0 +1,2 @@
+"""Where documents come from: retrievers by URL scheme (`fetch`), parsers by detected
+format (`parse`), and when to poll each source next (`polling`)."""
