@@ -1,5 +1,8 @@
 """newswire-aggregator."""
-__version__ = "0.1.0"
+
+from aggregator.version import __version__
+
+__all__ = ["__version__", "main"]
 
 
 def main() -> int:

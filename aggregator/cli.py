@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aggregator import __version__
 from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
 from aggregator.publish.render import FORMATS
+from aggregator.version import __version__
 
 if TYPE_CHECKING:
     from aggregator.core.match import MatchDocument
@@ -316,7 +316,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from aggregator.run.server import run_service
+    from aggregator.web.server import run_service
 
     return run_service(_config_path(args), fall_back=args.config is None, role=args.role,
                        host=args.host, port=args.port, watch=args.watch)

@@ -93,9 +93,9 @@ class Row:
 
 def worker_main(config: str, timing_file: str) -> None:
     """Run a worker; on exit write the seconds it spent inside store transactions."""
-    from aggregator.run.server import run_service
     from aggregator.store.postgres import PostgresStore
     from aggregator.store.sqlite import SQLiteStore
+    from aggregator.web.server import run_service
 
     spent = [0.0]
 

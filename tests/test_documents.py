@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from aggregator.config import TopicConfig
 from aggregator.core.match import compile_topics
-from aggregator.core.process import process_document
+from aggregator.core.process import process_feed
+from aggregator.sources.parse import parse_feed
 from tests.harness import Entry, rss
 
 TERMS = {"car_t": ["CAR-T"], "lupus": ["lupus"]}
@@ -24,9 +25,9 @@ DOCUMENT = rss([
 
 def process(fingerprint_all: bool) -> dict[str, tuple[bool, list[str]]]:
     """item key -> (fingerprinted, topics matched)."""
-    processed = process_document(
-        "Wire", [], DOCUMENT, "https://wire.example/feed", "application/rss+xml",
-        datetime(2026, 11, 25, tzinfo=UTC), compile_topics(TOPICS, TERMS),
+    feed = parse_feed(DOCUMENT, "https://wire.example/feed", "application/rss+xml")
+    processed = process_feed(
+        "Wire", [], feed, datetime(2026, 11, 25, tzinfo=UTC), compile_topics(TOPICS, TERMS),
         fingerprint_all=fingerprint_all,
     )
     return {record.item.key: (record.fingerprint is not None, sorted(record.matches))

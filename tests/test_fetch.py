@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler
 import brotli
 import pytest
 
-from aggregator import __version__
 from aggregator.config import FetchConfig
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
 from aggregator.sources.fetch import Fetcher
+from aggregator.version import __version__
 from tests.feedserver import FeedServer, Route
 from tests.harness import Entry, rss
 

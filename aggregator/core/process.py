@@ -1,9 +1,9 @@
-"""From a fetched document to the records the store takes (pure, no I/O).
+"""From a parsed document to the records the store takes (pure, no I/O).
 
-parse → normalize → dedupe fingerprint → topic match, for one document. This is the
-CPU-heavy half of a poll, so it lives apart from the pipeline's I/O and imports
-nothing of it: `aggregator.run.workers` runs it in worker processes that never load
-httpx or a database driver.
+normalize → topic match → dedupe fingerprint, for one parsed document. With parsing
+(`aggregator.sources.parse`) this is the CPU-heavy half of a poll, so it lives apart
+from the pipeline's I/O and imports nothing of it: `aggregator.run.workers` parses and
+processes in worker processes that never load httpx or a database driver.
 
 A wire's feed changes by a few entries between polls, so work is skipped for the
 entries that did not change, at two levels:
@@ -41,8 +41,7 @@ from datetime import datetime
 from aggregator.core.dedupe import fingerprint_item
 from aggregator.core.match import MatchDocument, TopicMatcher
 from aggregator.core.normalize import normalize_entry
-from aggregator.models import Item, ItemRecord, RawEntry, StoredItem, TopicMatch
-from aggregator.sources.parse import parse_feed
+from aggregator.models import Item, ItemRecord, ParsedFeed, RawEntry, StoredItem, TopicMatch
 
 
 @dataclass(slots=True)
@@ -98,22 +97,19 @@ def item_record(
     )
 
 
-def process_document(
+def process_feed(
     source: str,
     source_tags: Sequence[str],
-    body: bytes,
-    url: str,
-    content_type: str | None,
+    feed: ParsedFeed,
     seen_at: datetime,
     matcher: TopicMatcher,
     known: Mapping[str, str] | None = None,
     seen: Mapping[bytes, str] | None = None,
     fingerprint_all: bool = False,
 ) -> ProcessedFeed:
-    """Parse, normalize, match and fingerprint one document; see the module docstring
+    """Normalize, match and fingerprint one parsed document; see the module docstring
     for `known` (item key -> content hash), `seen` (entry digest -> item key) and
     `fingerprint_all` (dedupe scope "all")."""
-    feed = parse_feed(body, url, content_type)
     known, seen = known or {}, seen or {}
     keys: dict[bytes, str] = {}
     claimed: set[str] = set()  # entries sharing a key: the first one is the item

@@ -8,12 +8,24 @@ readers, OPML and the RFC 5005 paging links agree.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlencode
 
-from aggregator.config import TopicConfig
 from aggregator.core.sanitize import html_to_text
 from aggregator.models import FeedEntry, FeedPage, StoredStory, utc_datetime
 from aggregator.publish.render import EPOCH, FORMATS
+
+
+class FeedTopic(Protocol):
+    """What a page shows of its topic (a config's TopicConfig is one); publishing needs
+    no more of the configuration than this."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
 
 
 def feed_url(base_url: str, slug: str, fmt: str, page: int = 1, limit: int | None = None) -> str:
@@ -56,7 +68,7 @@ def _changed(story: StoredStory) -> datetime:
 
 
 def build_page(
-    topic: TopicConfig,
+    topic: FeedTopic,
     stories: list[StoredStory],
     *,
     base_url: str,

@@ -1,4 +1,4 @@
-"""Running `process_document` off the event loop: in a thread, or in worker processes.
+"""Parsing and processing documents off the event loop: in a thread, or in worker processes.
 
 Parsing, sanitizing, fingerprinting and matching are CPU-bound Python. In the polling
 process they hold the GIL, so a large cycle (a cold start over a thousand feeds)
@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aggregator.core.match import TopicMatcher, compile_topics
 from aggregator.core.match.matcher import TopicRules
-from aggregator.core.process import ProcessedFeed, process_document
+from aggregator.core.process import ProcessedFeed, process_feed
+from aggregator.sources.parse import parse_feed
 
 if TYPE_CHECKING:  # a worker process never imports the config models (pydantic)
     from aggregator.config import Config
@@ -139,8 +140,10 @@ def run_job(rules: MatchRules, job: DocumentJob) -> ProcessedFeed:
 
 
 def run_job_with(matcher: TopicMatcher, job: DocumentJob) -> ProcessedFeed:
-    return process_document(job.source, job.tags, job.body, job.url, job.content_type,
-                            job.seen_at, matcher, job.known, job.seen, job.fingerprint_all)
+    """Parse and process one document (raises FeedParseError for what is not a feed)."""
+    feed = parse_feed(job.body, job.url, job.content_type)
+    return process_feed(job.source, job.tags, feed, job.seen_at, matcher, job.known, job.seen,
+                        job.fingerprint_all)
 
 
 def exit_with_parent() -> None:

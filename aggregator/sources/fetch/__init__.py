@@ -26,9 +26,9 @@ from urllib.request import url2pathname
 
 import httpx
 
-from aggregator import __version__
 from aggregator.config import FetchConfig
 from aggregator.models import FetchRequest, FetchResult, FetchStatus
+from aggregator.version import __version__
 
 PERMANENT_REDIRECTS = {301, 308}
 MAX_CLIENTS = 32
