@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bench.corpora.baselines import keyword_hits, keyword_topics, term_pattern  # noqa: E402
 from bench.corpora.corpus import Corpus, Item, load_corpus  # noqa: E402
 from bench.corpora.feeds import write_config, write_feeds  # noqa: E402
-from bench.corpora.report import item_line, table  # noqa: E402
+from bench.corpora.report import emit_errors, item_line, table  # noqa: E402
 from bench.corpora.scoring import retrieval  # noqa: E402
 from bench.corpora.service import poll, stored_items, topic_matches  # noqa: E402
 
@@ -141,13 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     listing = [
         line for t in terms for line in errors(corpus.items, t, kept.get(t, set()), hits, terms[t])
     ]
-    count = sum(not line.startswith(" ") for line in listing)
-    text = "\n".join([f"service errors: {count}", *listing]) + "\n"
-    if args.errors:
-        args.errors.write_text(text, encoding="utf-8")
-        print(f"\n{count} service errors written to {args.errors}")
-    else:
-        print("\n" + text, end="")
+    emit_errors(listing, args.errors)
     return 0
 
 

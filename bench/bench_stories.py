@@ -29,7 +29,7 @@ from bench.corpora import scoring  # noqa: E402 - after the path tweak, so it ru
 from bench.corpora.baselines import tfidf_stories  # noqa: E402
 from bench.corpora.corpus import Corpus, Item, load_corpus  # noqa: E402
 from bench.corpora.feeds import write_config, write_feeds  # noqa: E402
-from bench.corpora.report import item_line, table  # noqa: E402
+from bench.corpora.report import emit_errors, item_line, table  # noqa: E402
 from bench.corpora.service import poll, stored_items  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / "bench" / "corpora" / "stories"
@@ -130,13 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{group} ({len(items)} items, {len({i.story for i in items})} gold stories)")
             print(table(HEADERS, [score_row(name, items, pred) for name, pred in systems.items()]))
     listing = errors(corpus.items, service)
-    count = sum(not line.startswith(" ") for line in listing)
-    text = "\n".join([f"service errors: {count}", *listing]) + "\n"
-    if args.errors:
-        args.errors.write_text(text, encoding="utf-8")
-        print(f"\n{count} service errors written to {args.errors}")
-    else:
-        print("\n" + text, end="")
+    emit_errors(listing, args.errors)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench.corpora.corpus import Item
 
@@ -31,3 +32,15 @@ def item_line(item: Item) -> str:
     return (
         f"{item.id:<18} {item.outlet.name[:16]:<16} {item.published:%Y-%m-%d %H:%M}  {item.title}"
     )
+
+
+def emit_errors(listing: list[str], path: Path | None) -> int:
+    """Print the error listing (one unindented line per error) or write it to `path`."""
+    count = sum(not line.startswith(" ") for line in listing)
+    text = "\n".join([f"service errors: {count}", *listing]) + "\n"
+    if path:
+        path.write_text(text, encoding="utf-8")
+        print(f"\n{count} service errors written to {path}")
+    else:
+        print("\n" + text, end="")
+    return count
