@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpora.baselines import keyword_hits, keyword_topics, term_pattern  # noqa: E402
-from bench.corpora.corpus import Corpus, Item, load_corpus  # noqa: E402
+from bench.corpora.corpus import Corpus, CorpusError, Item, load_corpus  # noqa: E402
 from bench.corpora.feeds import write_config, write_feeds  # noqa: E402
 from bench.corpora.report import emit_errors, item_line, table  # noqa: E402
 from bench.corpora.scoring import retrieval  # noqa: E402
@@ -113,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", type=Path, help="write the error listing here")
     args = parser.parse_args(argv)
 
-    corpus = load_corpus(args.corpus, "relevance")
+    try:
+        corpus = load_corpus(args.corpus, "relevance")
+    except CorpusError as problems:
+        print(f"corpus {args.corpus} has problems:\n{problems}", file=sys.stderr)
+        return 2
     topics_file = args.corpus / "topics.toml"
     if not topics_file.exists():
         topics_file = DEFAULT_CORPUS / "topics.toml"

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpora import scoring  # noqa: E402 - after the path tweak, so it runs uninstalled
 from bench.corpora.baselines import tfidf_stories  # noqa: E402
-from bench.corpora.corpus import Corpus, Item, load_corpus  # noqa: E402
+from bench.corpora.corpus import Corpus, CorpusError, Item, load_corpus  # noqa: E402
 from bench.corpora.feeds import write_config, write_feeds  # noqa: E402
 from bench.corpora.report import emit_errors, item_line, table  # noqa: E402
 from bench.corpora.service import poll, stored_items  # noqa: E402
@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", type=Path, help="write the error listing here")
     args = parser.parse_args(argv)
 
-    corpus = load_corpus(args.corpus, "stories")
+    try:
+        corpus = load_corpus(args.corpus, "stories")
+    except CorpusError as problems:
+        print(f"corpus {args.corpus} has problems:\n{problems}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="bench-stories-") as tmp:
         service, seconds = service_stories(corpus, Path(tmp))
     systems = {

@@ -195,3 +195,15 @@ def test_relevance_bench_end_to_end_on_the_seed(tmp_path, capsys):
     # traps 004 (About) 005 006 007 008 009; missed 003 (Breyanzi) -> tp 3, fp 6, fn 1
     assert re.search(r"keyword regex\s+4\s+0\.333\s+0\.750\s+0\.462\s+3\s+6\s+1", out)
     assert "FN car-t-or-lupus [synonym] sr-003" in out
+
+
+def test_parts_giving_one_outlet_other_shapes_get_feeds_of_their_own(tmp_path):
+    part = BROKEN.split("[[items]]")[0] + "[[items]]" + BROKEN.split("[[items]]")[1]
+    (tmp_path / "a.toml").write_text(part, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(
+        part.replace('"rss2"', '"atom"').replace('"x-1"', '"y-1"'), encoding="utf-8"
+    )
+    corpus = load_corpus(tmp_path, "stories")
+    shapes = {item.id: (item.outlet.key, item.outlet.shape) for item in corpus.items}
+    assert shapes == {"x-1": ("prn", "rss2"), "y-1": ("prn-b", "atom")}
+    assert len(write_feeds(corpus, tmp_path / "feeds")) == 2

@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,14 @@ DATELINE_MARKS = {
 HAS_DATELINE = re.compile(
     r"^.{0,90}?(/[A-Za-z.]+(?: [A-Za-z.]+)?/ ?--|\([A-Z .]+\) ?--|--\([A-Z .]+\)--)"
 )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The outlets and issuers an item of one part can name: its part's first."""
+
+    outlets: Mapping[str, Outlet]
+    issuers: Mapping[str, Issuer]
 
 
 class CorpusError(ValueError):
@@ -115,25 +123,22 @@ def load_corpus(folder: Path, kind: Kind) -> Corpus:
     if not files:
         raise CorpusError(f"{folder}: no *.toml corpus parts")
     problems: list[str] = []
-    outlets: dict[str, Outlet] = {}
+    outlets: dict[str, Outlet] = {}  # by key; a part's own variant under "key-part"
     all_issuers: dict[str, Issuer] = {}  # a copy may name an issuer of another part
-    raw_items: list[tuple[Path, dict[str, Any], Mapping[str, Issuer]]] = []
+    raw_items: list[tuple[Path, dict[str, Any], _Scope]] = []
     for path in files:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             problems.append(f"{path.name}: not valid TOML: {exc}")
             continue
-        for key, spec in data.get("outlets", {}).items():
-            outlet = _outlet(path, key, spec, problems)
-            if outlet and outlets.setdefault(key, outlet) != outlet:
-                _check_same_outlet(path, outlets[key], outlet, problems)
+        own = _part_outlets(path, data.get("outlets", {}), outlets, problems)
         issuers = {k: _issuer(k, v) for k, v in data.get("issuers", {}).items()}
         for key, issuer in issuers.items():
             all_issuers.setdefault(key, issuer)
-        scoped = ChainMap(issuers, all_issuers)
-        raw_items.extend((path, spec, scoped) for spec in data.get("items", []))
-    items = _resolve(raw_items, outlets, kind, problems)
+        scope = _Scope(ChainMap(own, outlets), ChainMap(issuers, all_issuers))
+        raw_items.extend((path, spec, scope) for spec in data.get("items", []))
+    items = _resolve(raw_items, kind, problems)
     if problems:
         raise CorpusError("\n".join(problems))
     return Corpus(kind, Path(folder), items, outlets, [p.stem for p in files])
@@ -156,13 +161,25 @@ def _outlet(path: Path, key: str, spec: Mapping[str, Any], problems: list[str]) 
     return Outlet(key, spec.get("name", key), kind, shape, spec.get("link", default_link))
 
 
-def _check_same_outlet(path: Path, first: Outlet, other: Outlet, problems: list[str]) -> None:
-    """Parts may repeat an outlet; a differing kind or shape would change the feed."""
-    if (first.kind, first.shape) != (other.kind, other.shape):
-        problems.append(
-            f"{path.name}: outlets.{other.key}: kind/shape {other.kind}/{other.shape} differ "
-            f"from {first.kind}/{first.shape} given in another part"
-        )
+def _part_outlets(
+    path: Path, specs: Mapping[str, Any], outlets: dict[str, Outlet], problems: list[str]
+) -> dict[str, Outlet]:
+    """A part's outlets by the keys its items use; registered in `outlets` too.
+
+    Parts written by different people may give one outlet key another kind or shape; then
+    that part gets a feed of its own (key "businesswire-general") instead of an error.
+    """
+    own: dict[str, Outlet] = {}
+    for key, spec in specs.items():
+        outlet = _outlet(path, key, spec, problems)
+        if outlet is None:
+            continue
+        first = outlets.setdefault(key, outlet)
+        if (first.kind, first.shape) != (outlet.kind, outlet.shape):
+            outlet = replace(outlet, key=f"{key}-{path.stem}")
+            outlets[outlet.key] = outlet
+        own[key] = outlets[outlet.key]
+    return own
 
 
 def _issuer(key: str, spec: Mapping[str, Any]) -> Issuer:
@@ -176,13 +193,10 @@ def _issuer(key: str, spec: Mapping[str, Any]) -> Issuer:
 
 
 def _resolve(
-    raw: list[tuple[Path, dict[str, Any], Mapping[str, Issuer]]],
-    outlets: Mapping[str, Outlet],
-    kind: Kind,
-    problems: list[str],
+    raw: list[tuple[Path, dict[str, Any], _Scope]], kind: Kind, problems: list[str]
 ) -> list[Item]:
-    specs: dict[str, tuple[Path, dict[str, Any], Mapping[str, Issuer]]] = {}
-    for path, spec, issuers in raw:
+    specs: dict[str, tuple[Path, dict[str, Any], _Scope]] = {}
+    for path, spec, scope in raw:
         item_id = spec.get("id")
         if not isinstance(item_id, str) or not item_id:
             problems.append(f"{path.name}: an item has no id (title {spec.get('title')!r})")
@@ -191,12 +205,12 @@ def _resolve(
                 f"{path.name}: item {item_id}: duplicate id (also in {specs[item_id][0].name})"
             )
         else:
-            specs[item_id] = (path, spec, issuers)
+            specs[item_id] = (path, spec, scope)
     merged = {item_id: _with_copied_fields(item_id, specs, problems) for item_id in specs}
     items: list[Item] = []
     links: dict[str, str] = {}
-    for n, (item_id, (path, _spec, issuers)) in enumerate(specs.items()):
-        item = _item(path, item_id, merged[item_id], issuers, outlets, kind, n, problems)
+    for n, (item_id, (path, _spec, scope)) in enumerate(specs.items()):
+        item = _item(path, item_id, merged[item_id], scope, kind, n, problems)
         if item is None:
             continue
         if item.link in links:
@@ -233,18 +247,17 @@ def _item(
     path: Path,
     item_id: str,
     spec: Mapping[str, Any],
-    issuers: Mapping[str, Issuer],
-    outlets: Mapping[str, Outlet],
+    scope: _Scope,
     kind: Kind,
     n: int,
     problems: list[str],
 ) -> Item | None:
     where = f"{path.name}: item {item_id}"
     before = len(problems)
-    outlet = outlets.get(spec.get("outlet", ""))
+    outlet = scope.outlets.get(spec.get("outlet", ""))
     if outlet is None:
         problems.append(f"{where}: unknown outlet {spec.get('outlet')!r}")
-    issuer = issuers.get(spec["issuer"]) if spec.get("issuer") else None
+    issuer = scope.issuers.get(spec["issuer"]) if spec.get("issuer") else None
     if spec.get("issuer") and issuer is None:
         problems.append(f"{where}: unknown issuer {spec.get('issuer')!r}")
     published = _date(spec.get("published"))
