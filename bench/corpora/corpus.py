@@ -321,8 +321,10 @@ def _dateline(lead: str, outlet: Outlet, published: datetime) -> str:
         return lead
     mark = DATELINE_MARKS.get(outlet.name.lower(), f"({outlet.name.upper()}) --")
     found = HAS_DATELINE.match(lead)
-    if found:
-        return lead[: found.start(1)] + mark + lead[found.end(1) :]
+    if found:  # Business Wire's mark joins city and text; the others stand between spaces
+        pad = "" if mark.startswith("--") else " "
+        before, after = lead[: found.start(1)].rstrip(), lead[found.end(1) :].lstrip()
+        return f"{before}{pad}{mark}{pad}{after}"
     date = f"{published:%b}. {published.day}, {published.year}".replace("May.", "May")
     return f"{date} {mark} {lead}"
 
