@@ -26,28 +26,129 @@ from aggregator.config import TopicConfig  # noqa: E402
 from aggregator.core.match import MatchDocument, compile_topics  # noqa: E402
 
 REAL_TERMS = [
-    "CAR-T", "lupus", "CD19", "BCMA", "HER2", "PD-1", "PD-L1", "KRAS G12C", "EGFR", "CRISPR",
-    "base editing", "prime editing", "mRNA", "siRNA", "antisense oligonucleotide",
-    "bispecific antibody", "antibody-drug conjugate", "checkpoint inhibitor", "GLP-1",
-    "semaglutide", "tirzepatide", "Alzheimer's disease", "amyloid", "tau", "Parkinson's",
-    "ALS", "Huntington's disease", "multiple sclerosis", "myasthenia gravis",
-    "rheumatoid arthritis", "Crohn's disease", "ulcerative colitis", "psoriasis",
-    "atopic dermatitis", "Sjögren's syndrome", "systemic sclerosis", "lupus nephritis",
-    "sickle cell disease", "beta thalassemia", "hemophilia A", "Duchenne",
+    "CAR-T",
+    "lupus",
+    "CD19",
+    "BCMA",
+    "HER2",
+    "PD-1",
+    "PD-L1",
+    "KRAS G12C",
+    "EGFR",
+    "CRISPR",
+    "base editing",
+    "prime editing",
+    "mRNA",
+    "siRNA",
+    "antisense oligonucleotide",
+    "bispecific antibody",
+    "antibody-drug conjugate",
+    "checkpoint inhibitor",
+    "GLP-1",
+    "semaglutide",
+    "tirzepatide",
+    "Alzheimer's disease",
+    "amyloid",
+    "tau",
+    "Parkinson's",
+    "ALS",
+    "Huntington's disease",
+    "multiple sclerosis",
+    "myasthenia gravis",
+    "rheumatoid arthritis",
+    "Crohn's disease",
+    "ulcerative colitis",
+    "psoriasis",
+    "atopic dermatitis",
+    "Sjögren's syndrome",
+    "systemic sclerosis",
+    "lupus nephritis",
+    "sickle cell disease",
+    "beta thalassemia",
+    "hemophilia A",
+    "Duchenne",
     "spinal muscular atrophy",
-    "cystic fibrosis", "NASH", "MASH", "obesity", "type 2 diabetes", "heart failure",
-    "multiple myeloma", "large B-cell lymphoma", "acute myeloid leukemia", "CLL",
-    "non-small cell lung cancer", "triple-negative breast cancer", "glioblastoma",
-    "pancreatic cancer", "prostate cancer", "hepatocellular carcinoma", "melanoma",
-    "FDA approval", "breakthrough therapy", "orphan drug", "accelerated approval",
-    "Phase 3", "Phase 2", "BLA", "NDA", "EMA", "CHMP", "PDUFA", "complete response letter",
-    "gene therapy", "AAV", "lentiviral", "TCR-T", "NK cell", "CAR-NK", "allogeneic",
-    "autologous", "cytokine release syndrome", "ICANS", "IL-6", "IL-17", "IL-23", "TNF",
-    "JAK inhibitor", "BTK inhibitor", "FcRn", "complement C5", "TYK2", "S1P", "CD20",
-    "CD38", "CLDN18.2", "TROP2", "Nectin-4", "B7-H3", "ADC", "radioligand", "PSMA",
+    "cystic fibrosis",
+    "NASH",
+    "MASH",
+    "obesity",
+    "type 2 diabetes",
+    "heart failure",
+    "multiple myeloma",
+    "large B-cell lymphoma",
+    "acute myeloid leukemia",
+    "CLL",
+    "non-small cell lung cancer",
+    "triple-negative breast cancer",
+    "glioblastoma",
+    "pancreatic cancer",
+    "prostate cancer",
+    "hepatocellular carcinoma",
+    "melanoma",
+    "FDA approval",
+    "breakthrough therapy",
+    "orphan drug",
+    "accelerated approval",
+    "Phase 3",
+    "Phase 2",
+    "BLA",
+    "NDA",
+    "EMA",
+    "CHMP",
+    "PDUFA",
+    "complete response letter",
+    "gene therapy",
+    "AAV",
+    "lentiviral",
+    "TCR-T",
+    "NK cell",
+    "CAR-NK",
+    "allogeneic",
+    "autologous",
+    "cytokine release syndrome",
+    "ICANS",
+    "IL-6",
+    "IL-17",
+    "IL-23",
+    "TNF",
+    "JAK inhibitor",
+    "BTK inhibitor",
+    "FcRn",
+    "complement C5",
+    "TYK2",
+    "S1P",
+    "CD20",
+    "CD38",
+    "CLDN18.2",
+    "TROP2",
+    "Nectin-4",
+    "B7-H3",
+    "ADC",
+    "radioligand",
+    "PSMA",
 ]
-_SYLLABLES = ["za", "ne", "bru", "ti", "lo", "ve", "mo", "ra", "xi", "fe", "qui", "do", "sa",
-              "li", "ko", "pre", "ta", "vu", "mi", "ro"]
+_SYLLABLES = [
+    "za",
+    "ne",
+    "bru",
+    "ti",
+    "lo",
+    "ve",
+    "mo",
+    "ra",
+    "xi",
+    "fe",
+    "qui",
+    "do",
+    "sa",
+    "li",
+    "ko",
+    "pre",
+    "ta",
+    "vu",
+    "mi",
+    "ro",
+]
 _STEMS = ["mab", "tinib", "ciclib", "lisib", "parib", "rafenib", "stat", "cel", "gene", "tide"]
 _FILLER_TEXT = (
     "the company said on Tuesday that it expects to report topline data later this year "
@@ -61,9 +162,21 @@ _FILLER_TEXT = (
     "regulators the market for such treatments is estimated at billion dollars by"
 )
 FILLER = _FILLER_TEXT.split()
-DECOYS = ["cart", "Cartier", "cartilage", "McCarthy", "CAR (capital adequacy ratio)",
-          "Central African Republic (CAR)", "CART model", "Canis lupus", "tau-protein-free",
-          "CD190", "PD-10", "ALSO", "Phase"]
+DECOYS = [
+    "cart",
+    "Cartier",
+    "cartilage",
+    "McCarthy",
+    "CAR (capital adequacy ratio)",
+    "Central African Republic (CAR)",
+    "CART model",
+    "Canis lupus",
+    "tau-protein-free",
+    "CD190",
+    "PD-10",
+    "ALSO",
+    "Phase",
+]
 
 
 def make_terms(count: int, rng: random.Random) -> list[str]:
@@ -95,18 +208,26 @@ def make_items(count: int, terms: list[str], rng: random.Random) -> list[MatchDo
             words[position] = words[position] + rng.choice((".", ",", " \u2014", ";"))
         summary = " ".join(words).replace(" the company", " \u201cthe company\u201d")
         title = " ".join(rng.choice(FILLER) for _ in range(rng.randint(6, 14))).capitalize()
-        items.append(MatchDocument(title=title, summary=summary, content="",
-                                   categories=["Biotech", "Health"], author=None,
-                                   source=f"wire-{index % 7}", source_tags=["news"]))
+        items.append(
+            MatchDocument(
+                title=title,
+                summary=summary,
+                content="",
+                categories=["Biotech", "Health"],
+                author=None,
+                source=f"wire-{index % 7}",
+                source_tags=["news"],
+            )
+        )
     return items
 
 
 def matcher_runner(terms: list[str], topics: int) -> Callable[[list[MatchDocument]], int]:
     per = max(1, len(terms) // topics)
     configs = [
-        TopicConfig(slug=f"topic-{i}", title=f"Topic {i}", include=terms[i * per:(i + 1) * per])
+        TopicConfig(slug=f"topic-{i}", title=f"Topic {i}", include=terms[i * per : (i + 1) * per])
         for i in range(topics)
-        if terms[i * per:(i + 1) * per]
+        if terms[i * per : (i + 1) * per]
     ]
     matcher = compile_topics(configs, {})
 
@@ -134,8 +255,9 @@ def regex_runner(terms: list[str]) -> Callable[[list[MatchDocument]], int]:
     return run
 
 
-def timed(run: Callable[[list[MatchDocument]], int], items: list[MatchDocument],
-          repeat: int) -> float:
+def timed(
+    run: Callable[[list[MatchDocument]], int], items: list[MatchDocument], repeat: int
+) -> float:
     """Best wall time of `repeat` runs (the least disturbed by other processes)."""
     best = float("inf")
     for _ in range(repeat):

@@ -116,15 +116,14 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int,
-        pid: int) -> Result:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout",
-               "5s"]
+def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int, pid: int) -> Result:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     cpu_before = cpu_seconds(pid)
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True,
-                            timeout=duration + 30).stdout
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 30
+    ).stdout
     cpu = cpu_seconds(pid) - cpu_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     requests = int(re.search(r"(\d+) requests in", output).group(1))
@@ -133,8 +132,9 @@ def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int,
         value, unit = re.search(rf"^\s+{name}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    errors = "; ".join(line.strip() for line in output.splitlines()
-                       if "Non-2xx" in line or "Socket errors" in line)
+    errors = "; ".join(
+        line.strip() for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line
+    )
     return Result(rate, percentile("50"), percentile("99"), cpu / max(requests, 1) * 1e6, errors)
 
 
@@ -155,8 +155,7 @@ def wait_until_up(url: str, process: subprocess.Popen) -> None:
 @contextmanager
 def running(command: list[str], probe: str, **kwargs: object) -> Iterator[int]:
     """Run a server until the block ends; yields its process id."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               **kwargs)  # type: ignore[call-overload]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)  # type: ignore[call-overload]
     try:
         wait_until_up(probe, process)
         yield process.pid
@@ -175,22 +174,32 @@ def prepare_store(tmp: Path) -> Path:
     feed.write_bytes(story_feed(max(SIZES), words=WORDS_PER_STORY))
     topics = "\n".join(
         f'[[topics]]\nslug = "t{size}"\ntitle = "{size} entries"\ninclude = ["CAR-T"]\n'
-        f"max_entries = {size}\n" for size in SIZES)
+        f"max_entries = {size}\n"
+        for size in SIZES
+    )
     config = tmp / "bench.toml"
     config.write_text(
         f'[storage]\nurl = "sqlite:///{tmp}/bench.db"\nretention_days = 3650\n'
         f'[logging]\nlevel = "WARNING"\n[publish]\nmax_page_size = {max(SIZES)}\n'
-        f'[[sources]]\nname = "Story Wire"\nurl = "{feed}"\n{topics}', encoding="utf-8")
+        f'[[sources]]\nname = "Story Wire"\nurl = "{feed}"\n{topics}',
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "aggregator", "poll", "--config", str(config)],
-                   check=True, capture_output=True, env=env, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "aggregator", "poll", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     return config
 
 
 def renders(base: str) -> float:
     text = httpx.get(f"{base}/metrics", timeout=10).text
-    return sum(float(v) for v in re.findall(r"^aggregator_feed_renders_total\{.*\} (\S+)$",
-                                            text, re.M))
+    return sum(
+        float(v) for v in re.findall(r"^aggregator_feed_renders_total\{.*\} (\S+)$", text, re.M)
+    )
 
 
 def copy_feeds(service: str, www: Path) -> dict[int, str]:
@@ -223,8 +232,12 @@ def copy_feeds(service: str, www: Path) -> dict[int, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=2, help="seconds per measurement")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="measurements per cell, interleaved across servers; the best counts")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measurements per cell, interleaved across servers; the best counts",
+    )
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
@@ -241,38 +254,72 @@ def main() -> int:
         www.mkdir()
         ports = {who: free_port() for who in ("service", "minimal", "nginx")}
         base = {who: f"http://127.0.0.1:{port}" for who, port in ports.items()}
-        pids = {"service": servers.enter_context(running(
-            [sys.executable, "-m", "aggregator", "run", "--role", "web", "--config", str(config),
-             "--port", str(ports["service"])], f"{base['service']}/healthz", env=env))}
+        pids = {
+            "service": servers.enter_context(
+                running(
+                    [
+                        sys.executable,
+                        "-m",
+                        "aggregator",
+                        "run",
+                        "--role",
+                        "web",
+                        "--config",
+                        str(config),
+                        "--port",
+                        str(ports["service"]),
+                    ],
+                    f"{base['service']}/healthz",
+                    env=env,
+                )
+            )
+        }
         etags = copy_feeds(base["service"], www)
-        pids["minimal"] = servers.enter_context(running(
-            [sys.executable, "-c", MINIMAL_APP, str(www), str(ports["minimal"])],
-            f"{base['minimal']}/full/t100", env=env))
+        pids["minimal"] = servers.enter_context(
+            running(
+                [sys.executable, "-c", MINIMAL_APP, str(www), str(ports["minimal"])],
+                f"{base['minimal']}/full/t100",
+                env=env,
+            )
+        )
         (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=ports["nginx"]))
-        pids["nginx"] = servers.enter_context(running(
-            [nginx, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], f"{base['nginx']}/t100.atom"))
-        nginx_etags = {size: httpx.get(f"{base['nginx']}/t{size}.atom", timeout=10,
-                                       headers={"Accept-Encoding": "identity"}).headers["etag"]
-                       for size in SIZES}  # nginx makes its own (mtime-size); readers echo it
-        feed_bytes = {size: ((www / f"t{size}.atom").stat().st_size,
-                             (www / f"t{size}.atom.gz").stat().st_size) for size in SIZES}
+        pids["nginx"] = servers.enter_context(
+            running(
+                [nginx, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], f"{base['nginx']}/t100.atom"
+            )
+        )
+        nginx_etags = {
+            size: httpx.get(
+                f"{base['nginx']}/t{size}.atom", timeout=10, headers={"Accept-Encoding": "identity"}
+            ).headers["etag"]
+            for size in SIZES
+        }  # nginx makes its own (mtime-size); readers echo it
+        feed_bytes = {
+            size: (
+                (www / f"t{size}.atom").stat().st_size,
+                (www / f"t{size}.atom.gz").stat().st_size,
+            )
+            for size in SIZES
+        }
         renders_before = renders(base["service"])
         results: dict[tuple[int, str, str], Result] = {}
         for size in SIZES:
             for kind in KINDS:
                 print(f"measuring {size} entries, {kind}...", flush=True)
-                urls = {"service": f"{base['service']}/feeds/t{size}.atom",
-                        "minimal": f"{base['minimal']}/{kind}/t{size}",
-                        "nginx": f"{base['nginx']}/t{size}.atom"}
-                etag = {"service": etags[size], "minimal": etags[size],
-                        "nginx": nginx_etags[size]}
+                urls = {
+                    "service": f"{base['service']}/feeds/t{size}.atom",
+                    "minimal": f"{base['minimal']}/{kind}/t{size}",
+                    "nginx": f"{base['nginx']}/t{size}.atom",
+                }
+                etag = {"service": etags[size], "minimal": etags[size], "nginx": nginx_etags[size]}
                 for who in urls:  # warm-up
                     measure(urls[who], kind, etag[who], pids[who], 1, args.connections)
                 for attempt in range(args.repeat):
-                    order = list(urls)[attempt % 3:] + list(urls)[:attempt % 3]
+                    order = list(urls)[attempt % 3 :] + list(urls)[: attempt % 3]
                     for who in order:
-                        result = measure(urls[who], kind, etag[who], pids[who], args.duration,
-                                         args.connections)
+                        result = measure(
+                            urls[who], kind, etag[who], pids[who], args.duration, args.connections
+                        )
                         best = results.get((size, kind, who))
                         if best is None or result.rate > best.rate:
                             results[(size, kind, who)] = result
@@ -280,45 +327,59 @@ def main() -> int:
     return report(results, renders_during_load, feed_bytes, args)
 
 
-def measure(url: str, kind: str, etag: str, pid: int, duration: int,
-            connections: int) -> Result:
+def measure(url: str, kind: str, etag: str, pid: int, duration: int, connections: int) -> Result:
     headers = {"gzip": {"Accept-Encoding": "gzip"}, "304": {"If-None-Match": etag}}.get(kind, {})
     return wrk(url, headers=headers, duration=duration, connections=connections, pid=pid)
 
 
-def report(results: dict[tuple[int, str, str], Result], renders_during_load: float,
-           feed_bytes: dict[int, tuple[int, int]], args: argparse.Namespace) -> int:
+def report(
+    results: dict[tuple[int, str, str], Result],
+    renders_during_load: float,
+    feed_bytes: dict[int, tuple[int, int]],
+    args: argparse.Namespace,
+) -> int:
     stack = [name for name in ("uvloop", "httptools") if importlib.util.find_spec(name)]
-    print(f"\n{args.connections} connections, best of {args.repeat} x {args.duration}s per "
-          f"cell (servers interleaved), wrk -t1; uvicorn with "
-          f"{' + '.join(stack) if stack else 'asyncio + h11'}, one process; nginx one worker; "
-          f"{os.cpu_count()} cores shared by servers and load generator\n")
-    header = ("| feed | response | service req/s | p50 ms | p99 ms | CPU µs/req | "
-              "minimal app req/s | p50 ms | p99 ms | CPU µs/req | nginx req/s | p50 ms | "
-              "p99 ms | service/minimal | service/nginx |")
+    print(
+        f"\n{args.connections} connections, best of {args.repeat} x {args.duration}s per "
+        f"cell (servers interleaved), wrk -t1; uvicorn with "
+        f"{' + '.join(stack) if stack else 'asyncio + h11'}, one process; nginx one worker; "
+        f"{os.cpu_count()} cores shared by servers and load generator\n"
+    )
+    header = (
+        "| feed | response | service req/s | p50 ms | p99 ms | CPU µs/req | "
+        "minimal app req/s | p50 ms | p99 ms | CPU µs/req | nginx req/s | p50 ms | "
+        "p99 ms | service/minimal | service/nginx |"
+    )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     missed = []
     for size in SIZES:
         for kind in KINDS:
-            service, minimal, nginx = (results[(size, kind, who)]
-                                       for who in ("service", "minimal", "nginx"))
+            service, minimal, nginx = (
+                results[(size, kind, who)] for who in ("service", "minimal", "nginx")
+            )
             ratio = service.rate / minimal.rate
-            print(f"| {size} entries | {kind} | {service.rate:,.0f} | {service.p50:.2f} | "
-                  f"{service.p99:.2f} | {service.cpu_us:.0f} | {minimal.rate:,.0f} | "
-                  f"{minimal.p50:.2f} | {minimal.p99:.2f} | {minimal.cpu_us:.0f} | "
-                  f"{nginx.rate:,.0f} | {nginx.p50:.2f} | {nginx.p99:.2f} | "
-                  f"{ratio:.2f} | {service.rate / nginx.rate:.2f} |")
+            print(
+                f"| {size} entries | {kind} | {service.rate:,.0f} | {service.p50:.2f} | "
+                f"{service.p99:.2f} | {service.cpu_us:.0f} | {minimal.rate:,.0f} | "
+                f"{minimal.p50:.2f} | {minimal.p99:.2f} | {minimal.cpu_us:.0f} | "
+                f"{nginx.rate:,.0f} | {nginx.p50:.2f} | {nginx.p99:.2f} | "
+                f"{ratio:.2f} | {service.rate / nginx.rate:.2f} |"
+            )
             if ratio < RATIO_TARGET:
                 missed.append(f"{size}/{kind}: {ratio:.0%} of the minimal app's rate")
             if service.p99 >= P99_TARGET_MS:
-                missed.append(f"{size}/{kind}: p99 {service.p99:.1f} ms "
-                              f"(minimal app {minimal.p99:.1f}, nginx {nginx.p99:.1f})")
+                missed.append(
+                    f"{size}/{kind}: p99 {service.p99:.1f} ms "
+                    f"(minimal app {minimal.p99:.1f}, nginx {nginx.p99:.1f})"
+                )
             for who, result in (("service", service), ("minimal", minimal), ("nginx", nginx)):
                 if result.errors:
                     missed.append(f"{size}/{kind} {who}: {result.errors}")
-    sizes = ", ".join(f"{size} entries {full / 1024:,.0f} KB ({packed / 1024:,.0f} KB gzip)"
-                      for size, (full, packed) in feed_bytes.items())
+    sizes = ", ".join(
+        f"{size} entries {full / 1024:,.0f} KB ({packed / 1024:,.0f} KB gzip)"
+        for size, (full, packed) in feed_bytes.items()
+    )
     print(f"\nfeeds: {sizes}; renders during the load: {renders_during_load:g} (target 0)")
     if renders_during_load:
         missed.append(f"{renders_during_load:g} renders on the request path")

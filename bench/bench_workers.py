@@ -109,6 +109,7 @@ def worker_main(config: str, timing_file: str) -> None:
                     yield cursor
             finally:
                 spent[0] += time.perf_counter() - started
+
         return wrapper
 
     for engine in (PostgresStore, SQLiteStore):
@@ -148,10 +149,15 @@ def serve(folder: Path) -> Iterator[str]:
 
 def write_config(path: Path, specs: list[FeedSpec], base: str) -> None:
     lines = [
-        "[server]", 'base_url = "http://bench.test"',
+        "[server]",
+        'base_url = "http://bench.test"',
         # Every feed is on 127.0.0.1 here; in the wild they are on a thousand hosts.
-        "[fetch]", "per_host = 50", "timeout = 60", "deadline = 180",
-        "[logging]", 'level = "WARNING"',
+        "[fetch]",
+        "per_host = 50",
+        "timeout = 60",
+        "deadline = 180",
+        "[logging]",
+        'level = "WARNING"',
     ]
     for spec in specs:
         file = spec.path.rsplit("/", 1)[1]
@@ -162,8 +168,9 @@ def write_config(path: Path, specs: list[FeedSpec], base: str) -> None:
 def polled(store: SQLStore) -> tuple[int, int]:
     """(sources attempted, sources failed)."""
     with store.transaction(write=False) as cur:
-        cur.execute("SELECT COUNT(last_attempt), COUNT(last_attempt) - COUNT(last_success) "
-                    "FROM sources")
+        cur.execute(
+            "SELECT COUNT(last_attempt), COUNT(last_attempt) - COUNT(last_success) FROM sources"
+        )
         attempted, failed = cur.fetchone()
     return int(attempted), int(failed)
 
@@ -175,8 +182,13 @@ def run(engine: str, url: str, workers: int, config: Path, feeds: int, work: Pat
     timings = [work / f"timing-{uuid.uuid4().hex}.json" for _ in range(workers)]
     started = time.perf_counter()
     processes = [
-        subprocess.Popen([sys.executable, __file__, "--worker", str(config), str(timing)],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(config), str(timing)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for timing in timings
     ]
     store = open_store(url, migrate=False)
@@ -217,10 +229,14 @@ def postgres_schema(base: str) -> Iterator[str]:
 
 def print_table(rows: list[Row], feeds: int) -> None:
     baseline = rows[0]
-    print(f"\nCold cycle over {feeds} feeds on 127.0.0.1; {os.cpu_count()} CPUs; "
-          f"{baseline.items} items per run\n")
-    header = (f"{'store':<12} {'workers':>7} {'wall s':>8} {'items/s':>9} "
-              f"{'DB ms/item':>11} {'vs SQLite':>10} {'errors':>7}")
+    print(
+        f"\nCold cycle over {feeds} feeds on 127.0.0.1; {os.cpu_count()} CPUs; "
+        f"{baseline.items} items per run\n"
+    )
+    header = (
+        f"{'store':<12} {'workers':>7} {'wall s':>8} {'items/s':>9} "
+        f"{'DB ms/item':>11} {'vs SQLite':>10} {'errors':>7}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -228,10 +244,13 @@ def print_table(rows: list[Row], feeds: int) -> None:
 
 
 def print_row(row: Row, baseline: Row, file: TextIO = sys.stdout) -> None:
-    print(f"{row.engine:<12} {row.workers:>7} {row.wall:>8.1f} {row.items_per_second:>9.0f} "
-          f"{row.db_ms_per_item:>11.2f} "
-          f"{row.items_per_second / baseline.items_per_second:>9.2f}x {row.errors:>7}",
-          file=file, flush=True)
+    print(
+        f"{row.engine:<12} {row.workers:>7} {row.wall:>8.1f} {row.items_per_second:>9.0f} "
+        f"{row.db_ms_per_item:>11.2f} "
+        f"{row.items_per_second / baseline.items_per_second:>9.2f}x {row.errors:>7}",
+        file=file,
+        flush=True,
+    )
 
 
 def main() -> int:

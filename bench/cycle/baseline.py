@@ -30,8 +30,9 @@ def main(server: str, corpus: Path, store: Path, workers: int) -> None:
         with Measurement() as measured:
             reader.update_feeds(scheduled=False, workers=workers)
         counts = reader.get_entry_counts()
-        print(json.dumps({"cycle": cycle, **measured.as_dict(), "entries": counts.total}),
-              flush=True)
+        print(
+            json.dumps({"cycle": cycle, **measured.as_dict(), "entries": counts.total}), flush=True
+        )
     reader.close()
 
 

@@ -29,23 +29,68 @@ from pathlib import Path
 GENERATOR_VERSION = 4
 
 COMPANIES = [
-    "Nuvexa Bio", "Orbital Pharma", "Helixor Therapeutics", "Cardient Medical", "Lumora Health",
-    "Veritas Oncology", "Brightwell Labs", "Kestrel Biosciences", "Aurelia Genomics",
-    "Sablewood Pharmaceuticals", "Quantis Diagnostics", "Meridian Cell Therapy", "Tessaly Bio",
-    "Northgate Devices", "Crescent Immunology", "Pallas Neuroscience", "Ardent Vaccines",
-    "Solstice Biologics", "Ironbridge Capital", "Halcyon Energy", "Granite Foods",
-    "Beacon Retail Group", "Coastal Logistics", "Summit Software", "Evergreen Insurance",
+    "Nuvexa Bio",
+    "Orbital Pharma",
+    "Helixor Therapeutics",
+    "Cardient Medical",
+    "Lumora Health",
+    "Veritas Oncology",
+    "Brightwell Labs",
+    "Kestrel Biosciences",
+    "Aurelia Genomics",
+    "Sablewood Pharmaceuticals",
+    "Quantis Diagnostics",
+    "Meridian Cell Therapy",
+    "Tessaly Bio",
+    "Northgate Devices",
+    "Crescent Immunology",
+    "Pallas Neuroscience",
+    "Ardent Vaccines",
+    "Solstice Biologics",
+    "Ironbridge Capital",
+    "Halcyon Energy",
+    "Granite Foods",
+    "Beacon Retail Group",
+    "Coastal Logistics",
+    "Summit Software",
+    "Evergreen Insurance",
 ]
 CITIES = [
-    "BOSTON", "SAN DIEGO", "CAMBRIDGE, Mass.", "SOUTH SAN FRANCISCO, Calif.", "NEW YORK",
-    "PRINCETON, N.J.", "BASEL, Switzerland", "SHANGHAI", "LONDON", "TORONTO", "MUNICH",
-    "PARIS", "TOKYO", "SEATTLE", "AUSTIN, Texas", "CHICAGO",
+    "BOSTON",
+    "SAN DIEGO",
+    "CAMBRIDGE, Mass.",
+    "SOUTH SAN FRANCISCO, Calif.",
+    "NEW YORK",
+    "PRINCETON, N.J.",
+    "BASEL, Switzerland",
+    "SHANGHAI",
+    "LONDON",
+    "TORONTO",
+    "MUNICH",
+    "PARIS",
+    "TOKYO",
+    "SEATTLE",
+    "AUSTIN, Texas",
+    "CHICAGO",
 ]
 AREAS = [
-    "rheumatoid arthritis", "multiple myeloma", "type 2 diabetes", "heart failure",
-    "non-small cell lung cancer", "psoriasis", "Crohn's disease", "obesity", "melanoma",
-    "Alzheimer's disease", "sickle cell disease", "hemophilia A", "ulcerative colitis",
-    "atopic dermatitis", "glioblastoma", "myasthenia gravis", "multiple sclerosis",
+    "rheumatoid arthritis",
+    "multiple myeloma",
+    "type 2 diabetes",
+    "heart failure",
+    "non-small cell lung cancer",
+    "psoriasis",
+    "Crohn's disease",
+    "obesity",
+    "melanoma",
+    "Alzheimer's disease",
+    "sickle cell disease",
+    "hemophilia A",
+    "ulcerative colitis",
+    "atopic dermatitis",
+    "glioblastoma",
+    "myasthenia gravis",
+    "multiple sclerosis",
 ]
 EVENTS = [
     "Announces Positive Topline Results From Phase {phase} Trial of {drug} in {area}",
@@ -86,7 +131,7 @@ SENTENCES = [
     "to ${amount2} million in milestone payments, plus tiered royalties.",
     "Forward-looking statements in this release are subject to risks and uncertainties "
     "described in the company&rsquo;s filings with the Securities &amp; Exchange Commission.",
-    "For more information, visit <a href=\"https://www.{domain}/investors\">the company&#39;s "
+    'For more information, visit <a href="https://www.{domain}/investors">the company&#39;s '
     "website</a> or contact <em>investor relations</em>.",
     "Patients treated with {drug} showed a mean reduction of {pct}% in disease activity "
     "scores, with r&eacute;sum&eacute; of benefit sustained through month {week}.",
@@ -97,15 +142,75 @@ TOPIC_SENTENCES = [
     "The trial evaluates {drug}, an autologous CD19-directed CAR T-cell therapy, in adults "
     "with active lupus nephritis.",
 ]
-PEOPLE = ["Jane Smith", "Rafael Ortiz", "Mei Lin", "Oluwaseun Adeyemi", "Anna M&uuml;ller",
-          "Lars Nystr&ouml;m", "Priya Raman", "Tom&aacute;s Garc&iacute;a"]
-CATEGORIES = ["Biotechnology", "Health", "Clinical Trials &amp; Medical Discoveries",
-              "Pharmaceuticals", "Earnings", "Mergers &amp; Acquisitions", "Medical Devices"]
+PEOPLE = [
+    "Jane Smith",
+    "Rafael Ortiz",
+    "Mei Lin",
+    "Oluwaseun Adeyemi",
+    "Anna M&uuml;ller",
+    "Lars Nystr&ouml;m",
+    "Priya Raman",
+    "Tom&aacute;s Garc&iacute;a",
+]
+CATEGORIES = [
+    "Biotechnology",
+    "Health",
+    "Clinical Trials &amp; Medical Discoveries",
+    "Pharmaceuticals",
+    "Earnings",
+    "Mergers &amp; Acquisitions",
+    "Medical Devices",
+]
 WIRE_NAMES = ["Newswire", "Wire", "Press", "News Service", "Releases", "Media"]
-FUNCTION_WORDS = ["the", "of", "and", "to", "in", "for", "with", "on", "its", "a", "said",
-                  "from", "by", "as", "that", "new", "will", "has", "at", "an", "this"]
-SYLLABLES = ["ka", "lo", "ven", "tri", "mar", "do", "sel", "qua", "ri", "pon", "te", "bri",
-             "stal", "gu", "ner", "os", "vil", "cam", "de", "ro", "lin", "pa", "xe", "mun"]
+FUNCTION_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "for",
+    "with",
+    "on",
+    "its",
+    "a",
+    "said",
+    "from",
+    "by",
+    "as",
+    "that",
+    "new",
+    "will",
+    "has",
+    "at",
+    "an",
+    "this",
+]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "ven",
+    "tri",
+    "mar",
+    "do",
+    "sel",
+    "qua",
+    "ri",
+    "pon",
+    "te",
+    "bri",
+    "stal",
+    "gu",
+    "ner",
+    "os",
+    "vil",
+    "cam",
+    "de",
+    "ro",
+    "lin",
+    "pa",
+    "xe",
+    "mun",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +238,16 @@ class _Words:
         self.rng = rng
         # Real leads share few three-word sequences; a large vocabulary keeps the
         # generated ones apart, so dedupe sees the collisions it would see in the wild.
-        self.vocabulary = list({
-            "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
-            for _ in range(6000)
-        })
+        self.vocabulary = list(
+            {"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(6000)}
+        )
 
     def sentence(self) -> str:
         rng = self.rng
-        words = [rng.choice(FUNCTION_WORDS) if rng.random() < 0.35 else
-                 rng.choice(self.vocabulary) for _ in range(rng.randint(12, 24))]
+        words = [
+            rng.choice(FUNCTION_WORDS) if rng.random() < 0.35 else rng.choice(self.vocabulary)
+            for _ in range(rng.randint(12, 24))
+        ]
         return " ".join(words).capitalize() + "."
 
     def drug(self) -> str:
@@ -153,14 +259,23 @@ class _Words:
         return template.format(
             phase=rng.choice(["1", "1/2", "2", "2b", "3"]),
             phase_word=rng.choice(["Phase 1", "Phase 2", "Phase 3", "pivotal", "registrational"]),
-            drug=drug, area=rng.choice(AREAS), area2=rng.choice(AREAS),
+            drug=drug,
+            area=rng.choice(AREAS),
+            area2=rng.choice(AREAS),
             quarter=rng.choice(["First Quarter", "Second Quarter", "Third Quarter"]),
-            year=rng.choice([2025, 2026]), meeting=rng.choice(MEETINGS),
-            partner=rng.choice(COMPANIES), amount=rng.randint(20, 900),
-            amount2=rng.randint(1000, 4000), patients=rng.randint(24, 1800),
-            sites=rng.randint(5, 160), person=rng.choice(PEOPLE), company=company,
-            week=rng.choice([12, 24, 26, 48, 52]), revenue=rng.randint(5, 900),
-            revenue2=rng.randint(5, 900), pct=rng.randint(12, 78),
+            year=rng.choice([2025, 2026]),
+            meeting=rng.choice(MEETINGS),
+            partner=rng.choice(COMPANIES),
+            amount=rng.randint(20, 900),
+            amount2=rng.randint(1000, 4000),
+            patients=rng.randint(24, 1800),
+            sites=rng.randint(5, 160),
+            person=rng.choice(PEOPLE),
+            company=company,
+            week=rng.choice([12, 24, 26, 48, 52]),
+            revenue=rng.randint(5, 900),
+            revenue2=rng.randint(5, 900),
+            pct=rng.randint(12, 78),
             domain=company.lower().replace(" ", "") + ".example",
         )
 
@@ -176,31 +291,41 @@ class _Words:
         while size < target_bytes:
             count = rng.randint(2, 4)
             if not paragraphs:  # the lead: what this release, and only this one, says
-                text = " ".join([self.sentence() for _ in range(count)]
-                                + [self.fill(rng.choice(pool), company, drug)])
+                text = " ".join(
+                    [self.sentence() for _ in range(count)]
+                    + [self.fill(rng.choice(pool), company, drug)]
+                )
             else:
-                text = " ".join(self.fill(rng.choice(pool), company, drug) if rng.random() < 0.5
-                                else self.sentence() for _ in range(count))
+                text = " ".join(
+                    self.fill(rng.choice(pool), company, drug)
+                    if rng.random() < 0.5
+                    else self.sentence()
+                    for _ in range(count)
+                )
             paragraphs.append(text)
             size += len(text) + 7
         return Release(title, paragraphs, company, published, topic)
 
 
-def _rss_item(feed: FeedSpec, wire: str, release: Release, serial: int, cdata: bool,
-              city: str) -> str:
+def _rss_item(
+    feed: FeedSpec, wire: str, release: Release, serial: int, cdata: bool, city: str
+) -> str:
     slug = "-".join(release.title.lower().split()[:10]).replace("'", "").replace("$", "")
-    link = (f"https://www.{wire.lower().replace(' ', '')}.example/news-releases/"
-            f"{html.escape(slug)}-{serial}.html?utm_source=rss&amp;utm_medium=rss")
+    link = (
+        f"https://www.{wire.lower().replace(' ', '')}.example/news-releases/"
+        f"{html.escape(slug)}-{serial}.html?utm_source=rss&amp;utm_medium=rss"
+    )
     dateline = f"{city}, {release.published:%b. %d, %Y} /{wire}/ -- "
-    body = "".join(f"<p>{dateline if i == 0 else ''}{p}</p>"
-                   for i, p in enumerate(release.paragraphs))
+    body = "".join(
+        f"<p>{dateline if i == 0 else ''}{p}</p>" for i, p in enumerate(release.paragraphs)
+    )
     description = f"<![CDATA[{body}]]>" if cdata else html.escape(body, quote=False)
     pub = format_datetime(release.published.astimezone(UTC), usegmt=True)
     return (
         "<item>\n"
         f"  <title>{html.escape(release.title, quote=False)}</title>\n"
         f"  <link>{link}</link>\n"
-        f"  <guid isPermaLink=\"false\">{serial}</guid>\n"
+        f'  <guid isPermaLink="false">{serial}</guid>\n'
         f"  <pubDate>{pub}</pubDate>\n"
         f"  <dc:creator>{html.escape(release.company)}</dc:creator>\n"
         f"  <category>{CATEGORIES[serial % len(CATEGORIES)]}</category>\n"
@@ -212,25 +337,27 @@ def _rss_item(feed: FeedSpec, wire: str, release: Release, serial: int, cdata: b
 def _atom_entry(feed: FeedSpec, wire: str, release: Release, serial: int, city: str) -> str:
     host = wire.lower().replace(" ", "")
     dateline = f"{city}--({wire.upper()})--"
-    body = "".join(f"<p>{dateline if i == 0 else ''}{p}</p>"
-                   for i, p in enumerate(release.paragraphs))
+    body = "".join(
+        f"<p>{dateline if i == 0 else ''}{p}</p>" for i, p in enumerate(release.paragraphs)
+    )
     when = release.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         "<entry>\n"
         f"  <title>{html.escape(release.title, quote=False)}</title>\n"
         f"  <id>tag:{host}.example,2026:{serial}</id>\n"
-        f"  <link rel=\"alternate\" href=\"https://www.{host}.example/news/home/{serial}/en/"
-        f"?feedref=rss\"/>\n"
+        f'  <link rel="alternate" href="https://www.{host}.example/news/home/{serial}/en/'
+        f'?feedref=rss"/>\n'
         f"  <published>{when}</published>\n  <updated>{when}</updated>\n"
         f"  <author><name>{html.escape(release.company)}</name></author>\n"
-        f"  <category term=\"{CATEGORIES[serial % len(CATEGORIES)]}\"/>\n"
-        f"  <summary type=\"html\">{html.escape(body, quote=False)}</summary>\n"
+        f'  <category term="{CATEGORIES[serial % len(CATEGORIES)]}"/>\n'
+        f'  <summary type="html">{html.escape(body, quote=False)}</summary>\n'
         "</entry>\n"
     )
 
 
-def render_feed(feed: FeedSpec, wire: str, entries: list[tuple[Release, int]], cdata: bool,
-                city: str) -> bytes:
+def render_feed(
+    feed: FeedSpec, wire: str, entries: list[tuple[Release, int]], cdata: bool, city: str
+) -> bytes:
     """The feed document for `entries` (release, serial), newest first."""
     if feed.kind == "rss":
         items = "".join(_rss_item(feed, wire, r, s, cdata, city) for r, s in entries)
@@ -274,10 +401,17 @@ def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[Fee
         target = min(250_000, max(30_000, int(count * rng.uniform(1400, 2600))))
         per_item = target // count
         suffix = "xml" if kind == "rss" else "atom"
-        spec = FeedSpec(name=f"Wire {index:04d}", path=f"/feeds/{index:04d}.{suffix}", kind=kind,
-                        items=count, changed=index in changed_set)
-        wire = f"{rng.choice(['Global', 'Pacific', 'Atlantic', 'Metro', 'Bio', 'Market'])} " \
-               f"{rng.choice(WIRE_NAMES)} {index:04d}"
+        spec = FeedSpec(
+            name=f"Wire {index:04d}",
+            path=f"/feeds/{index:04d}.{suffix}",
+            kind=kind,
+            items=count,
+            changed=index in changed_set,
+        )
+        wire = (
+            f"{rng.choice(['Global', 'Pacific', 'Atlantic', 'Metro', 'Bio', 'Market'])} "
+            f"{rng.choice(WIRE_NAMES)} {index:04d}"
+        )
         city = rng.choice(CITIES)
         cdata = rng.random() < 0.6
         entries: list[tuple[Release, int]] = []
@@ -287,8 +421,9 @@ def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[Fee
                 release = rng.choice(shared)  # a syndicated copy of another wire's release
             else:
                 # markup, escaping and entities add about a quarter to the text's size
-                release = words.release(when, int((per_item - 450) / 1.25),
-                                        topic=rng.random() < 0.03)
+                release = words.release(
+                    when, int((per_item - 450) / 1.25), topic=rng.random() < 0.03
+                )
                 if rng.random() < 0.3:
                     shared.append(release)
             serial += 1
@@ -297,18 +432,18 @@ def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[Fee
         # newest first: version 0 shows entries[8:], version 1 the 3-8 newer ones on top
         fresh = rng.randint(3, 8)
         path = spec.path.rsplit("/", 1)[1]
-        document = render_feed(spec, wire, entries[8:8 + count], cdata, city)
+        document = render_feed(spec, wire, entries[8 : 8 + count], cdata, city)
         while len(document) > 250_000 and count > 20:  # long syndicated copies: trim
             count -= 1
-            document = render_feed(spec, wire, entries[8:8 + count], cdata, city)
+            document = render_feed(spec, wire, entries[8 : 8 + count], cdata, city)
         spec = FeedSpec(spec.name, spec.path, spec.kind, count, spec.changed)
         (folder / "v0" / path).write_bytes(document)
         if spec.changed:
-            newer = [(r, s) for r, s in entries[8 - fresh:8]]
-            newer = [(Release(r.title, r.paragraphs, r.company, now, r.topic), s)
-                     for r, s in newer]
+            newer = [(r, s) for r, s in entries[8 - fresh : 8]]
+            newer = [(Release(r.title, r.paragraphs, r.company, now, r.topic), s) for r, s in newer]
             (folder / "v1" / path).write_bytes(
-                render_feed(spec, wire, newer + entries[8:8 + count - fresh], cdata, city))
+                render_feed(spec, wire, newer + entries[8 : 8 + count - fresh], cdata, city)
+            )
         specs.append(spec)
     (folder / "manifest.json").write_text(json.dumps([asdict(s) for s in specs]))
     return specs

@@ -86,11 +86,16 @@ class Measurement:
         tree = process_tree(self.root)
         self.cpu = sum(cpu_seconds(pid) - self._cpu_before.get(pid, 0.0) for pid in tree)
         for pid in tree:
-            self.peak_rss_by_role.setdefault(role(pid, self.root), []).append(
-                peak_rss_bytes(pid))
+            self.peak_rss_by_role.setdefault(role(pid, self.root), []).append(peak_rss_bytes(pid))
         self.peak_rss = sum(sum(peaks) for peaks in self.peak_rss_by_role.values())
 
     def as_dict(self) -> dict[str, object]:
-        return {"wall": self.wall, "cpu": self.cpu, "peak_rss_mb": self.peak_rss / 2**20,
-                "rss_split_mb": {name: [round(peak / 2**20) for peak in peaks]
-                                 for name, peaks in self.peak_rss_by_role.items()}}
+        return {
+            "wall": self.wall,
+            "cpu": self.cpu,
+            "peak_rss_mb": self.peak_rss / 2**20,
+            "rss_split_mb": {
+                name: [round(peak / 2**20) for peak in peaks]
+                for name, peaks in self.peak_rss_by_role.items()
+            },
+        }

@@ -39,13 +39,15 @@ def bench_config(server: str, corpus: Path, store: Path) -> Config:
 
     demo = tomllib.loads(DEMO.read_text())
     specs = json.loads((corpus / "manifest.json").read_text())
-    return Config.model_validate({
-        "sources": [{"name": spec["name"], "url": server + spec["path"]} for spec in specs],
-        "topics": demo["topics"],
-        "terms": demo["terms"],
-        "storage": {"url": f"sqlite:///{store}/bench.db", "retention_days": 3650},
-        "fetch": {"concurrency": CONCURRENCY, "per_host": CONCURRENCY},
-    })
+    return Config.model_validate(
+        {
+            "sources": [{"name": spec["name"], "url": server + spec["path"]} for spec in specs],
+            "topics": demo["topics"],
+            "terms": demo["terms"],
+            "storage": {"url": f"sqlite:///{store}/bench.db", "retention_days": 3650},
+            "fetch": {"concurrency": CONCURRENCY, "per_host": CONCURRENCY},
+        }
+    )
 
 
 def main(server: str, corpus: Path, store: Path) -> None:
@@ -67,12 +69,20 @@ def main(server: str, corpus: Path, store: Path) -> None:
             for topic in config.topics:
                 for fmt in FORMATS:
                     feeds.get(topic.slug, fmt)
-        print(json.dumps({
-            "cycle": cycle, **measured.as_dict(),
-            "new": report.total("new"), "updated": report.total("updated"),
-            "errors": report.count("error"), "unchanged": report.count("unchanged"),
-            "first_error": next((r.error for r in report.sources if r.error), None),
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "cycle": cycle,
+                    **measured.as_dict(),
+                    "new": report.total("new"),
+                    "updated": report.total("updated"),
+                    "errors": report.count("error"),
+                    "unchanged": report.count("unchanged"),
+                    "first_error": next((r.error for r in report.sources if r.error), None),
+                }
+            ),
+            flush=True,
+        )
     db.close()
 
 

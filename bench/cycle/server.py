@@ -34,11 +34,20 @@ def build(folder: Path, version: int, generated: float) -> Responses:
         etag = b'"' + hashlib.sha1(body).hexdigest()[:16].encode() + b'"'
         modified = formatdate(generated + (3600 if changed else 0), usegmt=True).encode()
         kind = b"application/rss+xml" if spec["kind"] == "rss" else b"application/atom+xml"
-        head = (b"HTTP/1.1 200 OK\r\nContent-Type: " + kind + b"; charset=utf-8\r\nETag: "
-                + etag + b"\r\nLast-Modified: " + modified + b"\r\nContent-Length: "
-                + str(len(body)).encode() + b"\r\n\r\n")
-        not_modified = (b"HTTP/1.1 304 Not Modified\r\nETag: " + etag
-                        + b"\r\nContent-Length: 0\r\n\r\n")
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: "
+            + kind
+            + b"; charset=utf-8\r\nETag: "
+            + etag
+            + b"\r\nLast-Modified: "
+            + modified
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+        )
+        not_modified = (
+            b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\nContent-Length: 0\r\n\r\n"
+        )
         responses[spec["path"].encode()] = (etag, modified, head + body, not_modified)
     return responses
 
@@ -65,8 +74,9 @@ class FeedServer:
             name, _, value = line.partition(b":")
             headers[name.strip().lower()] = value.strip()
         if_none_match = headers.get(b"if-none-match")
-        if if_none_match == etag or (if_none_match is None
-                                     and headers.get(b"if-modified-since") == modified):
+        if if_none_match == etag or (
+            if_none_match is None and headers.get(b"if-modified-since") == modified
+        ):
             return not_modified
         return full
 
@@ -88,15 +98,14 @@ class Connection(asyncio.Protocol):
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
             self.transport.write(self.server.respond(head))
 
 
 async def serve(folder: Path) -> None:
     server = FeedServer(folder)
     loop = asyncio.get_running_loop()
-    listener = await loop.create_server(lambda: Connection(server), "127.0.0.1", 0,
-                                        backlog=1024)
+    listener = await loop.create_server(lambda: Connection(server), "127.0.0.1", 0, backlog=1024)
     print(listener.sockets[0].getsockname()[1], flush=True)
     await listener.serve_forever()
 

@@ -1,0 +1,1 @@
+"""Labeled development corpora (stories, relevance): loading, feed building, scoring."""
