@@ -233,7 +233,7 @@ stops_cleanly "$RUN_ID-b"
 
 step "compose --profile sqlite up ($PODMAN_COMPOSE)"
 VENV=$CACHE/${PODMAN_COMPOSE/==/-}
-if [ ! -x "$VENV/bin/podman-compose" ]; then
+if ! "$VENV/bin/podman-compose" version >/dev/null 2>&1; then  # absent, or its python gone
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   within env -u PIP_CONSTRAINT "$VENV/bin/pip" install --quiet "$PODMAN_COMPOSE" 2>"$WORK/pip.log" || fail "pip install $PODMAN_COMPOSE"
