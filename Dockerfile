@@ -14,7 +14,7 @@ FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY aggregator ./aggregator
-RUN pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --use-pep517 --constraint constraints.txt --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE}
 # The config is read from /config/aggregator.toml; without one the service starts on

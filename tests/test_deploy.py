@@ -10,6 +10,7 @@ an unprivileged user in a directory laid out like the image's filesystem.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,7 +187,36 @@ def test_compose_runs_one_process_with_its_data_in_a_volume() -> None:
     assert command_of(spec) == ["aggregator", "run"]
     assert "data:/data" in spec["volumes"] and "data" in compose()["volumes"]
     assert "./config:/config:ro" in spec["volumes"]
-    assert spec["ports"] == ["8080:8080"]
+    assert spec["ports"] == ["127.0.0.1:${PUBLISH_PORT:-8080}:8080"]  # loopback only
+
+
+def checkout_path(spec: dict, inside: str) -> Path | None:
+    """The file of this checkout that a compose service sees at `inside`, if one is
+    bind-mounted there."""
+    for volume in spec["volumes"]:
+        source, target = volume.split(":")[:2]
+        if source.startswith("./") and (inside + "/").startswith(target + "/"):
+            return ROOT / source / inside[len(target):].lstrip("/")
+    return None
+
+
+@pytest.mark.parametrize("profile", ["sqlite", "postgres"])
+def test_compose_serves_the_offline_demo_out_of_the_box(profile: str) -> None:
+    """Each aggregator service reads a config that is in the checkout, and the sources
+    it names, resolved inside the container, are mounted from the checkout too
+    (deploy/container-check.sh runs the sqlite profile for real)."""
+    ours = {name: spec for name, spec in services(profile).items() if "build" in spec}
+    assert ours
+    for spec in ours.values():
+        # ${CONFIG_FILE:-demo.toml} with nothing set
+        inside = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", spec["environment"]["AGGREGATOR_CONFIG"])
+        config = checkout_path(spec, inside)
+        assert config == ROOT / "config" / "demo.toml"
+        sources = parse_config(tomllib.loads(config.read_text())).sources
+        assert sources
+        for source in sources:
+            feed = posixpath.normpath(posixpath.join(posixpath.dirname(inside), source.url))
+            assert (path := checkout_path(spec, feed)) and path.is_file(), source.url
 
 
 def test_compose_postgres_profile_is_one_web_and_two_workers_on_one_database() -> None:

@@ -67,6 +67,9 @@ def test_the_build_stage_makes_the_wheels_under_the_constraints() -> None:
     args = shlex.split(build)
     assert "--constraint" in args and args[args.index("--constraint") + 1] == "constraints.txt"
     assert args[-1] == "."
+    # feedgen's sdist has no pyproject.toml: without this pip 23.0 runs `setup.py
+    # bdist_wheel`, which fails unless `wheel` happens to be installed in the base
+    assert "--use-pep517" in args
 
 
 def test_the_image_installs_the_wheel_offline_under_the_constraints() -> None:
