@@ -449,7 +449,9 @@ def test_json_round_trip() -> None:
         text = fp.to_json()
         assert Fingerprint.from_json(text) == fp
         json.loads(text)
-    assert len(fingerprints()["s01-prn"].to_json()) < 2000
+    # ~1.3 KB of signature, bands and anchors, and ~1.5 KB of event features (terms,
+    # names, headline words) per item the dedupe scope takes in.
+    assert len(fingerprints()["s01-prn"].to_json()) < 4000
 
 
 @pytest.mark.parametrize("bad", ["", "{}", "[]", '{"v": "x"}', "not json",
@@ -532,9 +534,11 @@ def test_band_index_respects_since_and_ranks_by_shared_bands() -> None:
     index.add("other", fingerprints()["s06-bw"], t0)
     found = index.candidates(fingerprints()["s02-marketscreener"], t0 - timedelta(days=7))
     ids = [sid for sid, _ in found]
-    assert "old" not in ids and "other" not in ids
+    assert "old" not in ids
     assert ids[0] == "copy"  # identical text shares every band
-    assert set(ids) == {"copy", "story"}
+    # Another release of the same company shares its name key: a candidate (a rewrite
+    # is found by names alone), which the decision then turns down.
+    assert set(ids) == {"copy", "story", "other"}
     assert len(index) == 4
     best = best_match(fingerprints()["s02-marketscreener"], found)
     assert best is not None and best[0] == "copy"

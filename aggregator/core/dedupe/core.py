@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .anchors import AnchorSet, conflicts, extract_anchors
+from .event import EventFeatures, event_features
 from .minhash import MinHasher
 from .text import TEXT_VERSION, clean_lead, clean_title, tokens
 
@@ -85,10 +86,18 @@ MIN_SHINGLES = 10
 #: Shingles the shorter text needs for the containment rule.
 MIN_CONTAINED_SHINGLES = 20
 
-#: Names everything that changes signatures or bands ("a32": datasketch's affine32
-#: MinHash scheme, datasketch >= 2.0, see :mod:`.minhash`). Stored fingerprints of
-#: another scheme never merge; recompute them after a change.
-SCHEME = f"mh{NUM_PERM}a32s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
+#: Names it "kept" in the name keys (see `fingerprint`): the first names of the headline
+#: and lead, which every report of one event shares whatever its wording.
+NAME_KEYS = 8
+#: The version of the event features and anchor vocabulary (:mod:`.event`).
+EVENT_VERSION = 1
+
+#: Names everything that changes signatures, bands or event features ("a32":
+#: datasketch's affine32 MinHash scheme, datasketch >= 2.0, see :mod:`.minhash`).
+#: Stored fingerprints of another scheme never merge; `aggregator redecide` (run at
+#: start when needed) recomputes them.
+SCHEME = (f"mh{NUM_PERM}a32s{SEED}b{BANDS}r{ROWS}w{SHINGLE}t{TEXT_VERSION}"
+          f"e{EVENT_VERSION}")
 
 _MINHASHER = MinHasher(NUM_PERM, SEED)
 #: How Fingerprint.to_json writes the signature (compact separators).
@@ -104,6 +113,7 @@ class Fingerprint:
     anchors: AnchorSet
     shingles: int = 0  # size of the shingle set, for the containment estimate
     scheme: str = SCHEME  # fingerprints of different schemes are never compared
+    event: EventFeatures = EventFeatures({}, ())  # what it reports (see .event)
 
     def to_json(self) -> str:
         """Compact JSON for the items table (~1 KB)."""
@@ -115,6 +125,7 @@ class Fingerprint:
                 "bands": list(self.bands),
                 "anchors": [[kind, list(title), list(all_)] for kind, title, all_ in self.anchors],
                 "n": self.shingles,
+                "ev": self.event.to_dict(),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -151,6 +162,7 @@ class Fingerprint:
                 ),
                 shingles=int(data["n"]),
                 scheme=str(data["v"]),
+                event=EventFeatures.from_dict(data.get("ev") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:  # binascii.Error is a ValueError
             raise ValueError(f"not a dedupe fingerprint: {exc}") from exc
@@ -209,12 +221,24 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
         bands.append(_key("t", " ".join(title_words).encode("utf-8")))
     if len(lead_words) >= PREFIX_WORDS:
         bands.append(_key("p", " ".join(lead_words[:PREFIX_WORDS]).encode("utf-8")))
+    event = event_features(title or "", lead or "")
+    bands += [_key("n", name.encode("utf-8")) for name in _name_keys(event)]
     return Fingerprint(
         signature=signature,
         bands=tuple(bands),
         anchors=extract_anchors(title_clean, lead_clean),
         shingles=len(shingles),
+        event=event,
     )
+
+
+def _name_keys(event: EventFeatures) -> list[str]:
+    """The names a report of the same event most surely repeats: the headline's subject,
+    then the names of the headline and lead opening. They are index keys, so a rewrite
+    that shares no shingle with the release is still found among the candidates."""
+    names = [event.subject] if event.subject else []
+    names += [name for name in event.entities if name in event.head]
+    return list(dict.fromkeys(names))[:NAME_KEYS]
 
 
 def lead_of(summary_text: str, content_text: str) -> str:
