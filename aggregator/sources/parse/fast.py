@@ -19,12 +19,9 @@ accepts gives the same items as feedparser.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
-import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from feedparser.datetimes import _parse_date
@@ -35,6 +32,7 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
 from aggregator.models import ParsedFeed, RawEntry
+from aggregator.sources.parse.values import as_html, positive_int, to_datetime
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -400,29 +398,3 @@ def _add_tag(tags: list[list[str | None]], term: str | None, scheme: str | None,
     value = [term, scheme, label]
     if value not in tags:
         tags.append(value)
-
-
-def as_html(value: str | None, mime: str | None) -> str | None:
-    """A decoded text/plain value re-escaped so it stays text; HTML as it is."""
-    if value is None:
-        return None
-    return html.escape(value, quote=False) if mime == "text/plain" else value
-
-
-def to_datetime(parsed: Any) -> datetime | None:
-    """feedparser's UTC time tuple as an aware datetime; None when absent or absurd."""
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, OSError, TypeError):
-        return None
-
-
-def positive_int(value: Any) -> int | None:
-    """An RSS <ttl> as minutes; None unless it is a positive integer."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
