@@ -92,7 +92,11 @@ def test_the_fast_path_gives_feedparsers_items_wherever_it_accepts() -> None:
 
 
 def feedparser_entries(case: Case, url: str) -> int:
-    """How many entries the parser of record finds in the case as served."""
+    """How many entries the parser of record finds in the case as served; feedparser 6.0
+    reads no JSON Feed, so for the JSON case it is the items the document holds (the
+    corpus's own expectation: "len(entries) == 2")."""
+    if case.path.endswith(".json"):
+        return len(json.loads(case.body)["items"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = feedparser.parse(io.BytesIO(case.body), response_headers={

@@ -5,8 +5,10 @@ parses about 5 MB/s; lxml builds the tree in C at hundreds of MB/s. Most wire fe
 are plain RSS 2.0 or Atom 1.0, so for those we walk lxml's tree and compute what
 feedparser would have given for the fields the service uses (feed title, link and
 ttl; each entry's id, link, title, summary, content, dates, author, categories),
-borrowing feedparser's own helpers (encoding detection, date parsing, URL joining,
-its HTML guess) so the quirks come out the same.
+following feedparser's rules (its public encoding detection and safe-URI check,
+and `rules` for dates, URL joining, namespaces and its HTML guess) so the quirks come
+out the same. No private feedparser name is imported: a date in a form `rules` does
+not read declines the document.
 
 Anything outside a strict allow-list makes `parse_fast` return None and feedparser,
 the parser of record, handles the document: a DOCTYPE or entity declaration, any
@@ -19,32 +21,31 @@ accepts gives the same items as feedparser.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
-import html
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.urls import make_safe_absolute_uri
 from lxml import etree
 
 from aggregator.models import ParsedFeed, RawEntry
+from aggregator.sources.parse.rules import (
+    HTML_TYPES,
+    NAMESPACES,
+    UnknownDate,
+    fix_c1,
+    looks_like_html,
+    map_content_type,
+    parse_date,
+    urljoin,
+)
+from aggregator.sources.parse.values import as_html, positive_int, to_datetime
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _XML_LANG = f"{{{XML_NS}}}lang"
-_PREFIXES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
-_HTML_TYPES = _FeedParserMixin.html_types
 _TEXT_TYPES = {"text/plain", "text/html"}
-_looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
-_map_content_type: Callable[[str], str] = _FeedParserMixin.map_content_type
-_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _FIRST_ELEMENT = re.compile(rb"<\w")
 
@@ -111,6 +112,14 @@ def parse_fast(body: bytes, url: str, content_type: str | None) -> ParsedFeed | 
     return None
 
 
+def _date(element: Any) -> Any:
+    """An entry date as feedparser reads it; a form only feedparser reads declines."""
+    try:
+        return parse_date(_fix(_text(element)))
+    except UnknownDate:
+        raise _Decline from None
+
+
 def _fix(text: str) -> str:
     """feedparser's last steps for every value: undo double-encoded UTF-8, map C1 controls
     to their cp1252 characters. Both are no-ops on ASCII, the common case."""
@@ -118,7 +127,7 @@ def _fix(text: str) -> str:
         return text
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("iso-8859-1").decode("utf-8")
-    return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
+    return fix_c1(text)
 
 
 def _key(element: Any) -> str:
@@ -130,7 +139,7 @@ def _key(element: Any) -> str:
         return tag.lower()
     namespace, local = tag[1:].split("}", 1)
     lowered = namespace.lower()
-    prefix = "" if "backend.userland.com/rss" in lowered else _PREFIXES.get(lowered)
+    prefix = "" if "backend.userland.com/rss" in lowered else NAMESPACES.get(lowered)
     if prefix is None:
         raise _Decline
     return f"{prefix}_{local.lower()}" if prefix else local.lower()
@@ -160,7 +169,7 @@ def _text(element: Any) -> str:
 def _content_type(attrs: dict[str, str], default: str) -> str:
     if "mode" in attrs or "src" in attrs:
         raise _Decline
-    mime = _map_content_type(attrs.get("type", default))
+    mime = map_content_type(attrs.get("type", default))
     if mime not in _TEXT_TYPES:
         raise _Decline
     return mime
@@ -274,10 +283,10 @@ class _Document:
                 self._content(child, entry, "text/plain" if key == "content" else "text/html")
             elif key in _PUBLISHED:
                 _attrs(child)
-                entry.published = _parse_date(_fix(_text(child)))
+                entry.published = _date(child)
             elif key in _UPDATED:
                 _attrs(child)
-                entry.updated = _parse_date(_fix(_text(child)))
+                entry.updated = _date(child)
             elif key in ("author", "dc_creator"):
                 entry.once("author")
                 entry.author = self._author(child)
@@ -315,7 +324,7 @@ class _Document:
         if href is None:  # RSS: the link is the element's text
             text = _text(element)
             if text:
-                text = _urljoin(self.base, text)
+                text = urljoin(self.base, text)
             text = _fix(text)
             if entry:
                 text = text.replace("&amp;", "&")
@@ -325,15 +334,15 @@ class _Document:
             raise _Decline
         rel = attrs.get("rel", "alternate")
         mime = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
-        if rel == "alternate" and _map_content_type(mime) in _HTML_TYPES:
-            context.link = _urljoin(self.base, href)
+        if rel == "alternate" and map_content_type(mime) in HTML_TYPES:
+            context.link = urljoin(self.base, href)
 
     def _guid(self, element: Any, context: _Context) -> None:
         """An RSS guid or Atom id; unless marked not a permalink it is also the fallback link."""
         is_link = _attrs(element).get("ispermalink", "true") == "true"
         text = _text(element)
         if is_link and text:
-            text = _urljoin(self.base, text)
+            text = urljoin(self.base, text)
         context.guid = _fix(text)
         if is_link and context.link is None:
             context.link = context.guid
@@ -343,7 +352,7 @@ class _Document:
         feedparser decides."""
         mime = _content_type(_attrs(element), default)
         text = _text(element)
-        if not self.is_atom and mime == "text/plain" and _looks_like_html(text):
+        if not self.is_atom and mime == "text/plain" and looks_like_html(text):
             mime = "text/html"
         return _fix(text), mime
 
@@ -400,29 +409,3 @@ def _add_tag(tags: list[list[str | None]], term: str | None, scheme: str | None,
     value = [term, scheme, label]
     if value not in tags:
         tags.append(value)
-
-
-def as_html(value: str | None, mime: str | None) -> str | None:
-    """A decoded text/plain value re-escaped so it stays text; HTML as it is."""
-    if value is None:
-        return None
-    return html.escape(value, quote=False) if mime == "text/plain" else value
-
-
-def to_datetime(parsed: Any) -> datetime | None:
-    """feedparser's UTC time tuple as an aware datetime; None when absent or absurd."""
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, OSError, TypeError):
-        return None
-
-
-def positive_int(value: Any) -> int | None:
-    """An RSS <ttl> as minutes; None unless it is a positive integer."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
