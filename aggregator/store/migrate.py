@@ -1,8 +1,9 @@
-"""The schema: applying `migrations/` in order, and the version table that says which
-were applied."""
+"""The schema: creating a fresh store from `schema.sql`, upgrading an older one through
+`migrations/`, and the version table that says which it is."""
 
 from __future__ import annotations
 
+import re
 import time
 from importlib import resources
 
@@ -13,6 +14,8 @@ VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version "
     "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
 )
+#: `/*engine: clause*/` in schema.sql: the clause on that engine, nothing elsewhere.
+_ENGINE_CLAUSE = re.compile(r"/\*(\w+): ([^*]*)\*/")
 
 
 def load_migrations(engine: str) -> list[tuple[int, str]]:
@@ -28,6 +31,12 @@ def load_migrations(engine: str) -> list[tuple[int, str]]:
         if entry.name.endswith(".sql") and only_for in ("", engine):
             migrations.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
     return sorted(migrations)
+
+
+def load_schema(engine: str) -> str:
+    """The current schema for `engine` (schema.sql with its engine clauses resolved)."""
+    script = (resources.files("aggregator.store") / "schema.sql").read_text("utf-8")
+    return _ENGINE_CLAUSE.sub(lambda m: m[2] if m[1] == engine else "", script)
 
 
 def split_statements(script: str) -> list[str]:
@@ -56,8 +65,10 @@ class Migrator(StoreEngine):
 
     @retried
     def migrate(self) -> int:
-        """Apply every migration not applied yet, in one transaction; return the version.
+        """Bring the schema up to date in one transaction; return the version.
 
+        An empty database is created from schema.sql at once, recorded as every
+        migration applied; an older one applies each migration not applied yet.
         Every process calls this as it starts, so an up-to-date schema costs one read
         and no lock. Otherwise the migration lock is taken before anything else, even
         creating the version table, so processes starting together against an empty
@@ -71,6 +82,15 @@ class Migrator(StoreEngine):
             self._lock_migrations(cur)
             cur.execute(VERSION_TABLE)
             current = self._current_version(cur)
+            if current == 0:
+                for statement in split_statements(load_schema(self.engine)):
+                    cur.execute(statement)
+                now = time.time()
+                cur.executemany(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                    [(version, now) for version, _ in migrations],
+                )
+                return migrations[-1][0]
             for version, script in migrations:
                 if version <= current:
                     continue
