@@ -305,7 +305,6 @@ class StoredItem:
         return self.fingerprint != UNFINGERPRINTED
 
 
-
 @dataclass(slots=True)
 class StoredStory:
     """A story as a topic feed shows it: its primary copy, the others and the hits."""
@@ -321,3 +320,60 @@ class StoredStory:
 def utc_datetime(timestamp: float) -> datetime:
     """A stored POSIX timestamp as an aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+# -- what the store's decisions take and return (aggregator.core.dedupe.decide) -----------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored copy a new item may duplicate, as the store read it: one that shares a
+    band or the canonical link with the item, within the dedupe window."""
+
+    item_id: str
+    story_id: str
+    canonical_link: str | None
+    published: float
+    first_seen: float
+    fingerprint: str  # JSON as stored (decoded only when its signature is close enough)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryVerdict:
+    """Which story a new item joins, and the evidence (for logs and `explain`)."""
+
+    story_id: str | None  # the story to join; None: the item founds a story of its own
+    item_id: str | None  # the stored copy that decided it
+    similarity: float
+    reason: str
+    vetoes: tuple[str, ...] = ()  # "item_id: why not" for each copy compared and refused
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One copy of a story as choosing its primary copy and dates needs it."""
+
+    item_id: str
+    source: str
+    published: float
+    first_seen: float
+    updated: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A row of the stories table: the copy a feed shows, and the story's dates."""
+
+    story_id: str
+    primary_item_id: str
+    published: float
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchChanges:
+    """How an item's stored topic matches change, and which topics' feeds change."""
+
+    upsert: dict[str, str]  # topic -> hits (as stored) to insert or replace
+    delete: frozenset[str]  # topics that no longer match the item
+    bump: frozenset[str]  # topics whose feeds change: their versions go up

@@ -26,8 +26,9 @@ from aggregator.config import load_config
 from aggregator.core.dedupe import fingerprint, stored_fingerprint
 from aggregator.models import IngestReport, ItemRecord, LateFingerprint, MergePolicy, TermHit
 from aggregator.store import StoreError, open_store
-from aggregator.store import base as store_base
-from aggregator.store.base import TransientStoreError
+from aggregator.store import engine as store_engine
+from aggregator.store.engine import TransientStoreError, merge_keys
+from aggregator.store.migrate import load_migrations
 from aggregator.store.postgres import MAX_BAND_LOCKS, PostgresStore, band_lock_key
 from tests.conftest import postgres_schema, run_cli, write_config
 from tests.tcpproxy import TCPProxy
@@ -204,7 +205,7 @@ def test_many_workers_storing_copies_at_once_never_split_a_story(postgres_url: s
                                    f"{source} market note {round_}-{k} on rates and bonds",
                                    f"Unrelated market commentary number {k} from {source}."))
                   for k in range(n % 3 * 4)]  # 0, 4 or 8 more new items
-        lock_keys.append(len({band_lock_key(key) for key in store_base.merge_keys(
+        lock_keys.append(len({band_lock_key(key) for key in merge_keys(
             (r.fingerprint, r.item.canonical_link) for r in items)}))
         barrier.wait(10)
         stores[n].record_poll(outcome(source, items), POLICY)
@@ -264,7 +265,7 @@ def test_processes_migrating_an_empty_database_at_once_queue_up(postgres_url: st
         thread.start()
     for thread in threads:
         thread.join(30)
-    latest = max(version for version, _ in store_base.load_migrations("postgresql"))
+    latest = max(version for version, _ in load_migrations("postgresql"))
     assert results == [latest] * len(stores)
     for store in stores:
         store.close()
@@ -308,7 +309,7 @@ def through(proxy: TCPProxy, url: str) -> str:
 def test_a_server_that_goes_away_is_a_store_error_and_comes_back(
     postgres_url: str, proxy: TCPProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_base, "RETRY_SECONDS", 2.0)
+    monkeypatch.setattr(store_engine, "RETRY_SECONDS", 2.0)
     store = PostgresStore(through(proxy, postgres_url), timeout=0.5)
     store.migrate()
     store.sync_sources(SOURCES)
@@ -331,7 +332,7 @@ def test_the_service_reports_a_lost_database_in_readiness_and_recovers(
 ) -> None:
     from aggregator.run.service import Service
 
-    monkeypatch.setattr(store_base, "RETRY_SECONDS", 1.0)
+    monkeypatch.setattr(store_engine, "RETRY_SECONDS", 1.0)
     config = write_config(tmp_path / "config.toml", {"Wire": "https://wire.example/feed"})
     service = Service(load_config(config, environ={
         "AGGREGATOR_STORAGE_URL": through(proxy, postgres_url)}), config, role="web")
@@ -349,7 +350,7 @@ def test_the_service_reports_a_lost_database_in_readiness_and_recovers(
 
 def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", {"Wire": "https://wire.example/feed"})
-    latest = max(version for version, _ in store_base.load_migrations("postgresql"))
+    latest = max(version for version, _ in load_migrations("postgresql"))
     result = run_cli("migrate", "--config", str(config),
                      env={"AGGREGATOR_STORAGE_URL": postgres_url})
     assert result.stdout.strip() == f"schema version {latest} (postgresql)"

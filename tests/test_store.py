@@ -14,7 +14,7 @@ from aggregator.core.dedupe import fingerprint
 from aggregator.core.normalize import item_id_for
 from aggregator.models import Item, ItemRecord, MergePolicy, PollOutcome, TermHit
 from aggregator.store import open_store
-from aggregator.store.base import load_migrations
+from aggregator.store.migrate import load_migrations
 from aggregator.store.sqlite import READ_CACHE_KIB, WRITE_CACHE_KIB, SQLiteStore
 
 POLICY = MergePolicy()

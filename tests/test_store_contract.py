@@ -19,8 +19,8 @@ import pytest
 from aggregator.core.dedupe import fingerprint, fingerprint_item, stored_fingerprint
 from aggregator.models import Item, ItemRecord, LateFingerprint, MergePolicy, TermHit
 from aggregator.store import SQLStore, StoreError, open_store
-from aggregator.store import base as store_base
-from aggregator.store.base import load_migrations
+from aggregator.store import engine as store_engine
+from aggregator.store.migrate import load_migrations
 from aggregator.store.sqlite import SQLiteStore
 from tests.test_store import (  # noqa: F401 (collected here, on both engines)
     make_item,
@@ -323,7 +323,7 @@ def test_sqlite_retries_a_locked_database_with_backoff(
 def test_sqlite_locked_for_too_long_is_a_store_error_not_a_crash(
     tmp_path: Path, locker: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_base, "RETRY_SECONDS", 0.5)
+    monkeypatch.setattr(store_engine, "RETRY_SECONDS", 0.5)
     store = SQLiteStore(tmp_path / "store.db", busy_timeout=0.05)
     locker.execute("BEGIN IMMEDIATE")
     with pytest.raises(StoreError, match="database is locked .*still failing after"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from aggregator.store.base import SQLStore, StoreError
+from aggregator.store.base import SQLStore
+from aggregator.store.engine import StoreError
 
 __all__ = ["SQLStore", "StoreError", "open_store", "sqlite_path"]
 

@@ -14,7 +14,7 @@ parameters). What PostgreSQL adds over SQLite is concurrency:
 * migrations run under an advisory lock, so processes starting together queue.
 
 Connection failures, deadlocks and serialization failures are `TransientStoreError`s,
-retried with backoff by `retried` (see `aggregator.store.base`).
+retried with backoff by `retried` (see `aggregator.store.engine`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed
 
 from aggregator.config import redact_url
-from aggregator.store.base import (
+from aggregator.store.base import SQLStore
+from aggregator.store.engine import (
     Cursor,
     MergeInput,
-    SQLStore,
     StoreError,
     TransientStoreError,
     chunks,

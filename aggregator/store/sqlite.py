@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aggregator.store.base import Cursor, SQLStore, StoreError, TransientStoreError
+from aggregator.store.base import SQLStore
+from aggregator.store.engine import Cursor, StoreError, TransientStoreError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # Page cache of a connection that writes. The band index takes inserts at random keys;

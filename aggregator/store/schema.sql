@@ -1,0 +1,102 @@
+-- The current schema, in one place: a fresh store is created from this file and records
+-- every migration as applied; a store of an older version upgrades through
+-- migrations/ instead. Change both together (tests/test_store_schema.py checks that
+-- both ways end in the same tables, columns and indexes, on SQLite and PostgreSQL).
+--
+-- Portable SQL: runs unchanged on SQLite (>= 3.35) and PostgreSQL, except for a
+-- `/*engine: clause*/` comment, which the migrator replaces by the clause for that
+-- engine (and both engines otherwise ignore as a comment).
+-- Times are seconds since the epoch (UTC) so both engines compare and subtract them alike.
+
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,                 -- as configured
+    current_url TEXT NOT NULL,         -- after permanent redirects
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_reason TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_attempt DOUBLE PRECISION,
+    last_success DOUBLE PRECISION,
+    last_status TEXT,
+    last_http_status INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_problem TEXT,
+    redirected_from TEXT,
+    next_poll DOUBLE PRECISION NOT NULL DEFAULT 0,
+    poll_interval DOUBLE PRECISION,
+    fetch_count INTEGER NOT NULL DEFAULT 0,
+    fetch_seconds_total DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_expires DOUBLE PRECISION
+);
+-- Renewing and releasing leases finds a worker's rows by owner (every lease/3 seconds).
+CREATE INDEX sources_lease_owner ON sources (lease_owner);
+
+CREATE TABLE stories (
+    story_id TEXT PRIMARY KEY,
+    primary_item_id TEXT NOT NULL,
+    published DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX stories_published ON stories (published);
+
+CREATE TABLE items (
+    item_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    link TEXT,
+    canonical_link TEXT,
+    title TEXT NOT NULL,
+    summary_html TEXT NOT NULL,
+    content_html TEXT NOT NULL,
+    title_text TEXT NOT NULL,
+    summary_text TEXT NOT NULL,
+    content_text TEXT NOT NULL,
+    author TEXT,
+    categories TEXT NOT NULL,          -- JSON array
+    published DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION,
+    first_seen DOUBLE PRECISION NOT NULL,
+    changed_at DOUBLE PRECISION NOT NULL,
+    content_hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,         -- JSON (aggregator.core.dedupe.Fingerprint), or ''
+    UNIQUE (source, item_key)
+);
+CREATE INDEX items_story ON items (story_id);
+CREATE INDEX items_published ON items (published);
+CREATE INDEX items_source_first_seen ON items (source, first_seen);
+-- The same-link merge lookup: a canonical link within the dedupe window, as one range.
+CREATE INDEX items_canonical_link_published ON items (canonical_link, published);
+
+-- The near-duplicate index: one row per LSH band of each fingerprinted item (34 per
+-- item, most of the database, inserted at random keys), so nothing but its key: that
+-- serves the candidate lookup (a band within a date range), idempotent inserts and
+-- retention (which reads an item's bands from its stored fingerprint). On SQLite the
+-- key is the table itself (one B-tree instead of two).
+CREATE TABLE story_bands (
+    band TEXT NOT NULL,
+    published DOUBLE PRECISION NOT NULL,
+    item_id TEXT NOT NULL,
+    PRIMARY KEY (band, published, item_id)
+) /*sqlite: WITHOUT ROWID*/;
+
+CREATE TABLE matches (
+    topic TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    hits TEXT NOT NULL,                -- JSON [[term, field], ...]
+    matched_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (topic, item_id)
+);
+CREATE INDEX matches_topic_story ON matches (topic, story_id);
+CREATE INDEX matches_item ON matches (item_id);
+
+CREATE TABLE topic_state (
+    topic TEXT PRIMARY KEY,
+    version BIGINT NOT NULL DEFAULT 0,
+    changed_at DOUBLE PRECISION NOT NULL,
+    rules_hash TEXT
+);
