@@ -138,6 +138,7 @@ class StoryCopy:
     link: str | None
     title: str
     published: datetime
+    coverage: bool = False  # an article reporting the story, not a copy of the release
 
 
 @dataclass(slots=True)
@@ -358,6 +359,7 @@ class StoryMember:
     published: float
     first_seen: float
     updated: float | None
+    release: bool = False  # the issuer's own release (wire or newsroom), not coverage
 
 
 @dataclass(frozen=True, slots=True)

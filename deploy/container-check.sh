@@ -25,7 +25,7 @@ PODMAN_COMPOSE=podman-compose==1.6.0
 CACHE=${AGGREGATOR_CI_CACHE:-/var/cache/aggregator-ci}
 BUDGET=${CONTAINER_CHECK_BUDGET:-360}
 DEMO_TOPIC=car-t-lupus
-DEMO_ENTRIES=7                    # stories config/demo.toml finds in samples/feeds/ on that topic
+DEMO_ENTRIES=6                    # stories config/demo.toml finds in samples/feeds/ on that topic
 IMAGE_UID=10001
 STOP_WITHIN=10                    # Docker's default grace before SIGKILL
 RUN_ID=aggci$$

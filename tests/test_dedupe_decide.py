@@ -32,7 +32,7 @@ def candidate(
 
 def test_a_copy_joins_the_story_of_its_stored_copy() -> None:
     verdict = decide_story(
-        "new", None, COPY, [candidate("a", "story-a", RELEASE.to_json())], POLICY
+        "new", None, COPY, 50.0, [candidate("a", "story-a", RELEASE.to_json())], POLICY
     )
     assert (verdict.story_id, verdict.item_id) == ("story-a", "a")
     assert verdict.similarity >= POLICY.threshold and "anchors agree" in verdict.reason
@@ -40,16 +40,16 @@ def test_a_copy_joins_the_story_of_its_stored_copy() -> None:
 
 def test_nothing_similar_founds_a_new_story() -> None:
     verdict = decide_story(
-        "new", None, COPY, [candidate("z", "story-z", UNRELATED.to_json())], POLICY
+        "new", None, COPY, 50.0, [candidate("z", "story-z", UNRELATED.to_json())], POLICY
     )
     assert verdict.story_id is None and verdict.item_id is None
-    assert verdict.vetoes == ()  # ruled out from the signature alone, never compared
-    assert decide_story("new", None, COPY, [], POLICY).story_id is None
+    assert len(verdict.vetoes) == 1 and verdict.vetoes[0].startswith("z: similar 0.")
+    assert decide_story("new", None, COPY, 50.0, [], POLICY).story_id is None
 
 
 def test_a_templated_look_alike_is_vetoed_with_its_reason() -> None:
     verdict = decide_story(
-        "new", None, RELEASE, [candidate("t", "story-t", TEMPLATED.to_json())], POLICY
+        "new", None, RELEASE, 50.0, [candidate("t", "story-t", TEMPLATED.to_json())], POLICY
     )
     assert verdict.story_id is None
     assert len(verdict.vetoes) == 1 and verdict.vetoes[0].startswith("t: ")
@@ -63,11 +63,13 @@ def test_the_most_similar_copy_wins_and_the_threshold_is_the_policys() -> None:
         "in the ongoing open-label phase 1 trial of NVX-201, its allogeneic",
     )
     farther = candidate("far", "story-far", fingerprint(TITLE, reworded).to_json())
-    assert decide_story("new", None, COPY, [farther, near], POLICY).story_id == "story-near"
-    verdict = decide_story("new", None, COPY, [farther], POLICY)
+    assert decide_story("new", None, COPY, 50.0, [farther, near], POLICY).story_id == "story-near"
+    verdict = decide_story("new", None, COPY, 50.0, [farther], POLICY)
     assert verdict.story_id == "story-far" and 0.5 <= verdict.similarity < 0.7
-    strict = decide_story("new", None, COPY, [farther], MergePolicy(threshold=0.7))
-    assert strict.story_id is None and strict.vetoes == ("far: similar 0.65 < 0.70",)
+    # Under a stricter copy threshold the reworded release is no copy, but it still
+    # reports the same news at the same time: it joins as the same event.
+    strict = decide_story("new", None, COPY, 50.0, [farther], MergePolicy(threshold=0.7))
+    assert strict.story_id == "story-far" and strict.reason.startswith("same event: ")
 
 
 def test_the_same_canonical_link_decides_before_similarity() -> None:
@@ -75,17 +77,17 @@ def test_the_same_canonical_link_decides_before_similarity() -> None:
     similar = candidate("s", "story-s", RELEASE.to_json())
     later = candidate("l2", "story-late", UNRELATED.to_json(), link=link, first_seen=200.0)
     earlier = candidate("l1", "story-early", UNRELATED.to_json(), link=link, first_seen=150.0)
-    verdict = decide_story("new", link, COPY, [similar, later, earlier], POLICY)
+    verdict = decide_story("new", link, COPY, 50.0, [similar, later, earlier], POLICY)
     assert (verdict.story_id, verdict.reason) == ("story-early", "same canonical link")
     # Without a link of its own the item is judged by similarity only.
-    assert decide_story("new", None, COPY, [similar, later], POLICY).story_id == "story-s"
+    assert decide_story("new", None, COPY, 50.0, [similar, later], POLICY).story_id == "story-s"
 
 
 def test_the_item_itself_and_unfingerprinted_rows_never_count() -> None:
     link = "https://nuvexa.example/news/nvx-201"
     itself = candidate("new", "story-new", RELEASE.to_json(), link=link)
     outside = candidate("o", "story-o", UNFINGERPRINTED, link=link)
-    assert decide_story("new", link, COPY, [itself, outside], POLICY).story_id is None
+    assert decide_story("new", link, COPY, 50.0, [itself, outside], POLICY).story_id is None
 
 
 def member(

@@ -95,7 +95,9 @@ def test_json_summary_is_plain_text_and_copies_are_an_extension() -> None:
     assert item["summary"] == "Short summary."
     assert item["authors"] == [{"name": "Dana Writer"}]
     assert item["_aggregator"]["source"] == "Wire & <Co>"
-    assert item["_aggregator"]["also_on"][1] == {"source": "Print", "title": "t"}  # no null url
+    # no null url; "coverage" tells an article about the story from a copy of it
+    assert item["_aggregator"]["also_on"][1] == {"source": "Print", "title": "t",
+                                                 "coverage": False}
 
 
 def test_same_page_renders_to_the_same_bytes() -> None:
@@ -148,3 +150,14 @@ def test_author_names_are_published_as_plain_text() -> None:
     story = stored(1, published=1.0, first_seen=1.0, author="<b>Dana</b> &amp; Lee")
     page = build_page(TOPIC, [story], base_url=BASE, fmt="json", page=1, page_size=5, total=1)
     assert page.entries[0].author == "Dana & Lee"
+
+
+def test_copies_are_told_from_coverage() -> None:
+    covered = StoryCopy("n", "FierceBiotech", "https://fierce.example/2", "t", T0, coverage=True)
+    entry = FeedEntry(**{name: getattr(ENTRY, name) for name in FeedEntry.__slots__})
+    entry.also_on = [copy("GlobeNewswire", "https://gnw.example/1"), covered]
+    item = json.loads(render(_with(PAGE, entries=[entry]), "json"))["items"][0]
+    assert ('<p>Also on: <a href="https://gnw.example/1">GlobeNewswire</a></p>\n'
+            '<p>Also covered by: <a href="https://fierce.example/2">FierceBiotech</a></p>'
+            ) in item["content_html"]
+    assert [c["coverage"] for c in item["_aggregator"]["also_on"]] == [False, True]

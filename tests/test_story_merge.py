@@ -55,21 +55,42 @@ def test_later_copies_join_the_story_without_changing_its_id(store) -> None:
     assert sorted(c.source for c in stories[0].copies) == ["BW", "GNW"]
 
 
-def test_an_earlier_copy_arriving_later_becomes_primary_but_keeps_the_id(store) -> None:
-    _, first = poll(store, "GNW", TITLE, LEAD, T0 + timedelta(hours=1))
-    poll(store, "PRN", TITLE, LEAD, T0)
-    story = store.topic_stories("t", 10)[0]
-    assert story.story_id == first.item_id
-    assert story.primary.source == "PRN"
-    assert story.published == T0.timestamp()
+def test_the_story_is_named_after_its_primary_whatever_came_first(tmp_path: Path) -> None:
+    """Issue 16: a story's id does not depend on which copy arrived first."""
+    ids = []
+    for order in (("GNW", "PRN"), ("PRN", "GNW")):
+        store = open_store(f"sqlite:///{tmp_path}/{'-'.join(order)}.db")
+        store.sync_sources([(n, f"https://{n}.example/f") for n in order])
+        items = {}
+        for source in order:  # the PRN copy is the earlier one
+            at = T0 if source == "PRN" else T0 + timedelta(hours=1)
+            items[source] = poll(store, source, TITLE, LEAD, at)[1]
+        story = store.topic_stories("t", 10)[0]
+        assert story.primary.source == "PRN" and story.published == T0.timestamp()
+        assert story.story_id == story.primary.item_id == items["PRN"].item_id
+        ids.append(story.story_id)
+        store.close()
+    assert ids[0] == ids[1]
 
 
 def test_source_preference_chooses_the_primary(store) -> None:
     policy = MergePolicy(source_preference=("BW",))
-    _, first = poll(store, "PRN", TITLE, LEAD, T0, policy)
-    poll(store, "BW", TITLE, LEAD, T0 + timedelta(hours=3), policy)
+    poll(store, "PRN", TITLE, LEAD, T0, policy)
+    _, preferred = poll(store, "BW", TITLE, LEAD, T0 + timedelta(hours=3), policy)
     story = store.topic_stories("t", 10)[0]
-    assert (story.story_id, story.primary.source) == (first.item_id, "BW")
+    assert (story.story_id, story.primary.source) == (preferred.item_id, "BW")
+
+
+def test_the_issuers_release_is_primary_over_coverage_that_came_earlier(store) -> None:
+    article = ("CARsgen doses first lupus patient with off-the-shelf CD19/CD20 CAR-T",
+               "CARsgen Therapeutics has dosed the first patient with systemic lupus "
+               "erythematosus with KJ-C2219, an allogeneic CD19/CD20 CAR-T, in an "
+               "investigator-initiated trial, the Shanghai company said.")
+    _, news = poll(store, "News", *article, T0 - timedelta(hours=2))
+    _, release = poll(store, "PRN", TITLE, LEAD, T0)
+    [story] = store.topic_stories("t", 10)
+    assert story.story_id == release.item_id and story.primary.source == "PRN"
+    assert [(c.source, c.coverage) for c in story.copies] == [("News", True)]
 
 
 def test_templated_releases_stay_distinct(store) -> None:

@@ -136,6 +136,9 @@ class Pipeline:
         self.store.sync_sources(
             [(s.name, self.config.source_location(s)) for s in self.config.sources]
         )
+        if self.store.needs_redecide():  # an upgrade changed how stories are recognised
+            stories = self.store.redecide(self.policy)
+            log.info("stories decided again with this version's rules: %d stories", stories)
         return rematch_changed_topics(self.config, self.store, self.matcher)
 
     def enabled_sources(self) -> list[str]:

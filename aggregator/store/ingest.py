@@ -227,6 +227,7 @@ class Ingest(Stories, Sources):
             return None
         if record.fingerprint is not None:
             self._insert_bands(cur, item.item_id, published, record.fingerprint)
+            self._count_terms(cur, record.fingerprint)
         if story_id == item.item_id:  # a story of its own, as `_refresh_story` makes it
             updated = item.updated.timestamp() if item.updated else None
             self._insert_story(

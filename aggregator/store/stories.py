@@ -7,11 +7,15 @@ and applies what `aggregator.core.dedupe.decide` returns.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 
-from aggregator.core.dedupe import Fingerprint
+from aggregator.core.dedupe import SCHEME, Fingerprint, lead_of
+from aggregator.core.dedupe import fingerprint as dedupe_fingerprint
 from aggregator.core.dedupe.decide import decide_story, story_row
+from aggregator.core.dedupe.event import TermStats
+from aggregator.core.dedupe.text import is_release
 from aggregator.models import (
     UNFINGERPRINTED,
     Candidate,
@@ -20,14 +24,23 @@ from aggregator.models import (
     StoredItem,
     StoryMember,
     StoryRow,
+    StoryVerdict,
 )
-from aggregator.store.engine import Cursor, marks, retried
+from aggregator.store.engine import Cursor, chunks, marks, retried
 from aggregator.store.rows import ITEM_COLUMNS, stored_item
 from aggregator.store.topics import Topics
 
 CANDIDATE_COLUMNS = (
     "i.item_id, i.story_id, i.canonical_link, i.published, i.first_seen, i.fingerprint"
 )
+#: Candidates read per new item at most (the most recent): a name every item shares
+#: ("FDA") must not make each decision read the whole window.
+MAX_CANDIDATES = 300
+#: Copies of one candidate story checked against the new item at most.
+MAX_MEMBERS = 100
+#: How far back the document frequencies are seeded from when a process starts.
+STATS_DAYS = 30.0
+STATS_ITEMS = 20_000
 
 
 class Stories(Topics):
@@ -81,8 +94,9 @@ class Stories(Topics):
             cur.execute(
                 f"SELECT DISTINCT {CANDIDATE_COLUMNS} FROM story_bands b "
                 f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(bands)}) "
-                "AND b.published >= ? AND b.published <= ?",
-                (*bands, *window),
+                "AND b.published >= ? AND b.published <= ? "
+                "ORDER BY i.published DESC, i.item_id LIMIT ?",
+                (*bands, *window, MAX_CANDIDATES),
             )
             found += [Candidate(*row) for row in cur.fetchall()]
         return found
@@ -96,10 +110,73 @@ class Stories(Topics):
         published: float,
         policy: MergePolicy,
     ) -> str:
-        """The story an item joins: an existing one it duplicates, else its own."""
+        """The story an item joins: an existing one it copies or reports the same news
+        as, else its own."""
+        return self._story_verdict(
+            cur, item_id, canonical_link, fingerprint, published, policy
+        ).story_id or item_id
+
+    def _story_verdict(
+        self,
+        cur: Cursor,
+        item_id: str,
+        canonical_link: str | None,
+        fingerprint: Fingerprint,
+        published: float,
+        policy: MergePolicy,
+    ) -> StoryVerdict:
+        """Read what the story decision needs and make it (see `decide_story`)."""
         candidates = self._story_candidates(cur, canonical_link, fingerprint, published, policy)
-        verdict = decide_story(item_id, canonical_link, fingerprint, candidates, policy)
-        return verdict.story_id or item_id
+        return decide_story(
+            item_id, canonical_link, fingerprint, published, candidates, policy,
+            members=self._story_members(cur, {c.story_id for c in candidates}),
+            stats=self._event_stats(cur),
+            apart=self._apart_from(cur, item_id),
+        )
+
+    def _story_members(self, cur: Cursor, story_ids: set[str]) -> dict[str, list[Candidate]]:
+        """The fingerprinted copies of each story, as candidates (a bounded number)."""
+        members: dict[str, list[Candidate]] = {}
+        for chunk in chunks(sorted(story_ids)):
+            cur.execute(
+                f"SELECT {CANDIDATE_COLUMNS} FROM items i WHERE i.story_id IN ({marks(chunk)}) "
+                "AND i.fingerprint <> ? ORDER BY i.published, i.item_id",
+                (*chunk, UNFINGERPRINTED),
+            )
+            for row in cur.fetchall():
+                copies = members.setdefault(row[1], [])
+                if len(copies) < MAX_MEMBERS:
+                    copies.append(Candidate(*row))
+        return members
+
+    def _event_stats(self, cur: Cursor) -> TermStats:
+        """This process's document frequencies, seeded once from the recent stored
+        items, then kept up to date as items are stored (`_count_terms`)."""
+        stats = getattr(self, "_term_stats", None)
+        if stats is None:
+            stats = TermStats()
+            cur.execute(
+                "SELECT fingerprint FROM items WHERE fingerprint <> ? AND published >= ? "
+                "ORDER BY published DESC LIMIT ?",
+                (UNFINGERPRINTED, time.time() - STATS_DAYS * 86400, STATS_ITEMS),
+            )
+            for (stored,) in cur.fetchall():
+                with contextlib.suppress(ValueError):
+                    stats.add(Fingerprint.from_json(stored).event)
+            self._term_stats = stats
+        return stats
+
+    def _count_terms(self, cur: Cursor, fingerprint: Fingerprint) -> None:
+        self._event_stats(cur).add(fingerprint.event)
+
+    def _apart_from(self, cur: Cursor, item_id: str) -> frozenset[str]:
+        """The items a curator split from `item_id` (`aggregator split`)."""
+        cur.execute(
+            "SELECT other_id FROM story_decisions WHERE item_id = ? AND same = 0 "
+            "UNION SELECT item_id FROM story_decisions WHERE other_id = ? AND same = 0",
+            (item_id, item_id),
+        )
+        return frozenset(row[0] for row in cur.fetchall())
 
     def _join_story(self, cur: Cursor, late: LateFingerprint, policy: MergePolicy) -> str | None:
         """Fingerprint a stored item that was outside the dedupe scope and move it into
@@ -126,6 +203,7 @@ class Stories(Topics):
             row = cur.fetchone()
             return row[0] if row else None
         self._insert_bands(cur, late.item_id, late.published, late.fingerprint)
+        self._count_terms(cur, late.fingerprint)
         if story_id != late.item_id:
             cur.execute(
                 "UPDATE matches SET story_id = ? WHERE item_id = ?", (story_id, late.item_id)
@@ -152,29 +230,46 @@ class Stories(Topics):
             stories = sorted(set(joined.values()))
             topics = self._topics_of_stories(cur, stories)
             self._lock_stories(cur, stories)
-            for story_id in stories:
-                self._refresh_story(cur, story_id, policy)
+            renamed = {story_id: self._refresh_story(cur, story_id, policy) or story_id
+                       for story_id in stories}
             self._bump_topics(cur, topics, time.time())  # their feeds gained a copy
-            return joined
+            return {item_id: renamed[story_id] for item_id, story_id in joined.items()}
 
-    def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> None:
+    def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> str | None:
         """Recompute a story's row (primary copy and dates, see `story_row`) from its
-        copies. The caller has locked the story row (`_lock_stories`), so two workers
-        adding copies to one story at once recompute it one after the other, each from
-        every committed copy.
+        copies, renaming it after its primary; return its id (None: it has no copies).
+        The caller has locked the story row (`_lock_stories`), so two workers adding
+        copies to one story at once recompute it one after the other, each from every
+        committed copy.
         """
         cur.execute(
-            "SELECT item_id, source, published, first_seen, updated FROM items WHERE story_id = ?",
+            "SELECT item_id, source, published, first_seen, updated, "
+            "CASE WHEN content_text <> '' THEN content_text ELSE summary_text END "
+            "FROM items WHERE story_id = ?",
             (story_id,),
         )
-        copies = [StoryMember(*row) for row in cur.fetchall()]
+        copies = [StoryMember(*row[:5], release=is_release(row[5])) for row in cur.fetchall()]
         if not copies:
-            return
+            return None
         story = story_row(story_id, copies, policy.source_preference)
+        if story.primary_item_id != story_id:
+            # A story is named after its primary copy (the original where known), so its
+            # id, and its feed entries' ids, do not depend on which copy came first.
+            self._rename_story(cur, story_id, story.primary_item_id)
+            story_id = story.primary_item_id
         cur.execute(
             "UPDATE stories SET primary_item_id = ?, published = ?, updated = ? WHERE story_id = ?",
             (story.primary_item_id, story.published, story.updated, story_id),
         )
+        return story_id
+
+    def _rename_story(self, cur: Cursor, old: str, new: str) -> None:
+        """Give a story the id `new` (an item in it): every row naming it follows."""
+        cur.execute("DELETE FROM stories WHERE story_id = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM items WHERE story_id = ?)", (new, new))
+        cur.execute("UPDATE stories SET story_id = ? WHERE story_id = ?", (new, old))
+        cur.execute("UPDATE items SET story_id = ? WHERE story_id = ?", (new, old))
+        cur.execute("UPDATE matches SET story_id = ? WHERE story_id = ?", (new, old))
 
     @retried
     def find_items(self, ref: str) -> list[StoredItem]:
@@ -198,3 +293,151 @@ class Stories(Topics):
                 (story_id,),
             )
             return [stored_item(row) for row in cur.fetchall()]
+
+    # -- a curator's decisions ---------------------------------------------------------
+
+    def _record_decision(self, cur: Cursor, item_id: str, other_id: str, same: bool) -> None:
+        first, second = sorted((item_id, other_id))
+        cur.execute(
+            "INSERT INTO story_decisions (item_id, other_id, same, decided_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (item_id, other_id) DO UPDATE SET "
+            "same = excluded.same, decided_at = excluded.decided_at",
+            (first, second, int(same), time.time()),
+        )
+
+    def _story_of(self, cur: Cursor, item_id: str) -> str:
+        cur.execute("SELECT story_id FROM items WHERE item_id = ?", (item_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise KeyError(item_id)
+        return str(row[0])
+
+    def _move_to_story(self, cur: Cursor, where: str, params: Sequence[object],
+                       story_id: str) -> None:
+        """Put the items `where` selects (and their matches) in story `story_id`."""
+        cur.execute(f"UPDATE matches SET story_id = ? WHERE item_id IN "
+                    f"(SELECT item_id FROM items WHERE {where})", (story_id, *params))
+        cur.execute(f"UPDATE items SET story_id = ? WHERE {where}", (story_id, *params))
+
+    def _settle(self, cur: Cursor, story_ids: Sequence[str], policy: MergePolicy) -> list[str]:
+        """Write the rows of stories whose copies changed, drop emptied ones, and bump
+        the topics that show them; return the stories' ids as they are named now."""
+        topics = self._topics_of_stories(cur, story_ids)
+        settled = []
+        for story_id in sorted(set(story_ids)):
+            cur.execute("SELECT 1 FROM items WHERE story_id = ? LIMIT 1", (story_id,))
+            if cur.fetchone() is None:
+                cur.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
+                continue
+            cur.execute("INSERT INTO stories (story_id, primary_item_id, published, updated) "
+                        "VALUES (?, ?, 0, 0) ON CONFLICT (story_id) DO NOTHING",
+                        (story_id, story_id))
+            settled.append(self._refresh_story(cur, story_id, policy) or story_id)
+        self._bump_topics(cur, topics | self._topics_of_stories(cur, settled), time.time())
+        return settled
+
+    @retried
+    def merge_stories(self, item_id: str, other_id: str, policy: MergePolicy) -> str:
+        """A curator's decision that the stories of two items are one; return its id.
+        Recorded, so later decisions (`redecide`) keep them together."""
+        with self.transaction() as cur:
+            story, other_story = self._story_of(cur, item_id), self._story_of(cur, other_id)
+            self._record_decision(cur, item_id, other_id, same=True)
+            self._lock_stories(cur, sorted({story, other_story}))
+            if other_story != story:
+                self._move_to_story(cur, "story_id = ?", (other_story,), story)
+            return self._settle(cur, [story, other_story], policy)[0]
+
+    @retried
+    def split_item(self, item_id: str, policy: MergePolicy) -> str:
+        """A curator's decision that an item is a story of its own, apart from every
+        other copy of the story it was in; return the story the others stay in (the
+        item's own id when it was alone). Later items and `redecide` respect it."""
+        with self.transaction() as cur:
+            story = self._story_of(cur, item_id)
+            cur.execute("SELECT item_id FROM items WHERE story_id = ? AND item_id <> ?",
+                        (story, item_id))
+            others = sorted(row[0] for row in cur.fetchall())
+            if not others:
+                return item_id
+            self._lock_stories(cur, [story])
+            for other in others:
+                self._record_decision(cur, item_id, other, same=False)
+            rest = others[0] if story == item_id else story
+            self._move_to_story(cur, "story_id = ? AND item_id <> ?", (story, item_id), rest)
+            self._move_to_story(cur, "item_id = ?", (item_id,), item_id)
+            settled = self._settle(cur, [story, rest, item_id], policy)
+            return next(s for s in settled if s != item_id)
+
+    @retried
+    def story_decisions(self, item_id: str) -> dict[str, bool]:
+        """The curator's decisions about `item_id`: other item -> same story or not."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT other_id, same FROM story_decisions WHERE item_id = ? "
+                        "UNION ALL SELECT item_id, same FROM story_decisions WHERE other_id = ?",
+                        (item_id, item_id))
+            return {other: bool(same) for other, same in cur.fetchall()}
+
+    @retried
+    def term_stats(self) -> TermStats:
+        """The document frequencies the story decision weighs words with (`explain`)."""
+        with self.transaction(write=False) as cur:
+            return self._event_stats(cur)
+
+    # -- deciding again ----------------------------------------------------------------
+
+    @retried
+    def needs_redecide(self) -> bool:
+        """True when the newest fingerprinted item was decided with another scheme than
+        this version's (an upgrade changed how stories are recognised)."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT fingerprint FROM items WHERE fingerprint <> ? "
+                        "ORDER BY published DESC LIMIT 1", (UNFINGERPRINTED,))
+            row = cur.fetchone()
+        if row is None:
+            return False
+        try:
+            return Fingerprint.from_json(row[0]).scheme != SCHEME
+        except ValueError:
+            return True
+
+    @retried
+    def redecide(self, policy: MergePolicy) -> int:
+        """Decide every fingerprinted item's story again, oldest first, as if it arrived
+        now: fingerprints recomputed from the stored text, the document frequencies
+        learned again on the way, and then the curator's decisions applied on top. One
+        transaction: items, matches and decisions are all kept, only stories change.
+        Returns the number of stories after."""
+        with self.transaction() as cur:
+            self._lock_migrations(cur)  # one process re-decides; others wait, then see it done
+            cur.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE fingerprint <> ? "
+                        "ORDER BY published, item_id", (UNFINGERPRINTED,))
+            items = [stored_item(row) for row in cur.fetchall()]
+            cur.execute("DELETE FROM story_bands")
+            for item in items:
+                self._move_to_story(cur, "item_id = ?", (item.item_id,), item.item_id)
+            cur.execute("DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM items)")
+            self._term_stats = TermStats()
+            for item in items:
+                self._redecide_item(cur, item, policy)
+            cur.execute("SELECT item_id, other_id FROM story_decisions WHERE same = 1")
+            for item_id, other_id in cur.fetchall():
+                with contextlib.suppress(KeyError):  # one of them purged since
+                    story, other = self._story_of(cur, item_id), self._story_of(cur, other_id)
+                    if story != other:
+                        self._move_to_story(cur, "story_id = ?", (other,), story)
+            cur.execute("SELECT DISTINCT story_id FROM items")
+            stories = [row[0] for row in cur.fetchall()]
+            return len(self._settle(cur, stories, policy))
+
+    def _redecide_item(self, cur: Cursor, item: StoredItem, policy: MergePolicy) -> None:
+        fingerprint = dedupe_fingerprint(item.title_text,
+                                         lead_of(item.summary_text, item.content_text))
+        cur.execute("UPDATE items SET fingerprint = ? WHERE item_id = ?",
+                    (fingerprint.to_json(), item.item_id))
+        story_id = self._assign_story(cur, item.item_id, item.canonical_link, fingerprint,
+                                      item.published, policy)
+        if story_id != item.item_id:
+            self._move_to_story(cur, "item_id = ?", (item.item_id,), story_id)
+        self._insert_bands(cur, item.item_id, item.published, fingerprint)
+        self._count_terms(cur, fingerprint)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 
 from aggregator.core.dedupe.decide import match_changes
+from aggregator.core.dedupe.text import is_release
 from aggregator.models import StoredItem, StoredStory, StoryCopy, TermHit, utc_datetime
 from aggregator.store.engine import Cursor, StoreEngine, chunks, marks, retried
 from aggregator.store.rows import ITEM_COLUMNS, stored_item
@@ -136,15 +137,18 @@ class Topics(StoreEngine):
             for item_id in before.keys() - matches.keys():
                 cur.execute("DELETE FROM matches WHERE topic = ? AND item_id = ?", (topic, item_id))
                 changes += 1
-            for item_id, (story_id, hits) in matches.items():
+            for item_id, (_, hits) in matches.items():
                 hits_json = _hits_json(hits)
                 if before.get(item_id) == hits_json:
                     continue
+                # The item's story as stored now: joining stories may have renamed the
+                # one the caller read (a story is named after its primary copy).
                 cur.execute(
                     "INSERT INTO matches (topic, item_id, story_id, hits, matched_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, item_id) DO UPDATE SET "
+                    "SELECT ?, item_id, story_id, ?, ? FROM items WHERE item_id = ? "
+                    "ON CONFLICT (topic, item_id) DO UPDATE SET "
                     "hits = excluded.hits, matched_at = excluded.matched_at",
-                    (topic, item_id, story_id, hits_json, now),
+                    (topic, hits_json, now, item_id),
                 )
                 changes += 1
             cur.execute(
@@ -209,6 +213,7 @@ class Topics(StoreEngine):
                     link=i.link,
                     title=i.title,
                     published=utc_datetime(i.published),
+                    coverage=not is_release(i.content_text or i.summary_text),
                 )
                 for i in items
                 if i.item_id != primary.item_id

@@ -9,9 +9,10 @@ with plain dataclasses (tests/test_dedupe_decide.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from aggregator.core.dedupe.core import Fingerprint, MergeProbe, compare
+from aggregator.core.dedupe.core import Fingerprint, compare
+from aggregator.core.dedupe.event import EventEvidence, TermStats, weigh_event
 from aggregator.models import (
     UNFINGERPRINTED,
     Candidate,
@@ -29,57 +30,116 @@ def decide_story(
     item_id: str,
     canonical_link: str | None,
     fingerprint: Fingerprint,
+    published: float,
     candidates: Sequence[Candidate],
     policy: MergePolicy,
+    *,
+    members: Mapping[str, Sequence[Candidate]] | None = None,
+    stats: TermStats | None = None,
+    apart: Collection[str] = frozenset(),
 ) -> StoryVerdict:
     """The story a new (or newly fingerprinted) item joins, from the stored copies the
-    store found for it within the dedupe window.
+    store found for it by its index keys within the dedupe window.
 
-    A copy with the same canonical link decides first (the earliest seen: the first
-    given among equals); otherwise the most similar copy that `compare` accepts. Copies
-    never fingerprinted (outside the dedupe scope) and the item itself never count.
+    A copy with the same canonical link decides first (the earliest seen). Otherwise
+    each candidate is judged as a *copy* (MinHash similarity, anchors agree: `compare`)
+    or as a *report of the same event* (`weigh_event`: text and names shared, close in
+    time, no veto), and the story of the strongest is joined if none of its copies
+    (`members`, by story id) vetoes the item: a story grows only by items compatible
+    with all it holds, so one bridging item never chains two events together.
+    `apart` holds the items a curator split from this one; they never count. `stats`
+    are the document frequencies the event evidence weighs words with.
     """
-    usable = [c for c in candidates if c.item_id != item_id and c.fingerprint != UNFINGERPRINTED]
+    stats = stats or TermStats()
+    usable = [c for c in candidates if c.item_id != item_id and c.item_id not in apart
+              and c.fingerprint != UNFINGERPRINTED]
     if canonical_link:
         same_link = [c for c in usable if c.canonical_link == canonical_link]
         if same_link:
             first = min(same_link, key=lambda c: c.first_seen)
             return StoryVerdict(first.story_id, first.item_id, 1.0, "same canonical link")
-    return _most_similar(fingerprint, usable, policy)
+    judge = _Judge(fingerprint, published, policy, stats)
+    # story -> (rank, similarity, item, reason): copies rank above reports of the event
+    best: dict[str, tuple[float, float, str, str]] = {}
+    for candidate in usable:
+        rank, similarity, reason = judge.strength(candidate)
+        if rank > best.get(candidate.story_id, (0.0, 0.0, "", ""))[0]:
+            best[candidate.story_id] = (rank, similarity, candidate.item_id, reason)
+        elif rank == 0.0:
+            judge.refused.append(f"{candidate.item_id}: {reason}")
+    for story_id, (_, similarity, copy_id, reason) in sorted(best.items(),
+                                                              key=lambda kv: -kv[1][0]):
+        against = judge.against_story((members or {}).get(story_id, ()), apart)
+        if against is None:
+            return StoryVerdict(story_id, copy_id, similarity, reason, tuple(judge.refused))
+        judge.refused.append(f"story {story_id}: {against}")
+    return StoryVerdict(None, None, 0.0, "no stored copy reports the same news",
+                        tuple(judge.refused))
 
 
-def _most_similar(
-    fingerprint: Fingerprint, candidates: Sequence[Candidate], policy: MergePolicy
-) -> StoryVerdict:
-    """The copy `compare` merges with the highest similarity (the first of equals)."""
-    probe = MergeProbe(fingerprint, policy.threshold)
-    best: StoryVerdict | None = None
-    vetoes: list[str] = []
-    for candidate in candidates:
-        if not probe.may_merge(candidate.fingerprint):
-            continue  # far from similar, judged from the signature alone
-        verdict = compare(
-            fingerprint, Fingerprint.from_json(candidate.fingerprint), policy.threshold
-        )
-        if not verdict.same:
-            vetoes.append(f"{candidate.item_id}: {verdict.reason}")
-        elif best is None or verdict.similarity > best.similarity:
-            best = StoryVerdict(
-                candidate.story_id, candidate.item_id, verdict.similarity, verdict.reason
-            )
-    if best is None:
-        return StoryVerdict(None, None, 0.0, "no stored copy is similar enough", tuple(vetoes))
-    return StoryVerdict(best.story_id, best.item_id, best.similarity, best.reason, tuple(vetoes))
+class _Judge:
+    """Judges one new item against stored copies, decoding each stored copy once."""
+
+    def __init__(self, fingerprint: Fingerprint, published: float, policy: MergePolicy,
+                 stats: TermStats) -> None:
+        self.fingerprint = fingerprint
+        self.published = published
+        self.policy = policy
+        self.stats = stats
+        self.refused: list[str] = []  # "item: why not", for logs and `explain`
+        self._decoded: dict[str, Fingerprint | None] = {}
+
+    def _decode(self, candidate: Candidate) -> Fingerprint | None:
+        if candidate.item_id not in self._decoded:
+            try:
+                self._decoded[candidate.item_id] = Fingerprint.from_json(candidate.fingerprint)
+            except ValueError:
+                self._decoded[candidate.item_id] = None
+        return self._decoded[candidate.item_id]
+
+    def strength(self, candidate: Candidate) -> tuple[float, float, str]:
+        """How surely `candidate` is the same story, as (rank, similarity, reason): a
+        copy ranks 1 + its MinHash similarity, a report of the same event its event
+        score (below 2), neither 0."""
+        other = self._decode(candidate)
+        if other is None:
+            return 0.0, 0.0, "stored fingerprint unreadable"
+        copy = compare(self.fingerprint, other, self.policy.threshold)
+        if copy.same:
+            return 1.0 + copy.similarity, copy.similarity, f"copy: {copy.reason}"
+        event = self._event(candidate, other)
+        if event.same:
+            return min(event.score, 1.0), event.score, f"same event: {event.describe()}"
+        return 0.0, 0.0, f"{copy.reason}; {event.describe()}"
+
+    def _event(self, candidate: Candidate, other: Fingerprint) -> EventEvidence:
+        hours = abs(self.published - candidate.published) / 3600
+        return weigh_event(self.fingerprint.event, other.event, self.fingerprint.anchors,
+                           other.anchors, hours, self.stats)
+
+    def against_story(self, copies: Sequence[Candidate], apart: Collection[str]) -> str | None:
+        """Why the item may not join a story holding `copies`, or None: a copy a curator
+        split from it, or one that vetoes it (near-verbatim copies never do)."""
+        for copy in copies:
+            if copy.item_id in apart:
+                return f"a curator split {copy.item_id} from this item"
+            other = self._decode(copy)
+            if other is None or compare(self.fingerprint, other, self.policy.threshold).same:
+                continue
+            vetoes = self._event(copy, other).vetoes
+            if vetoes:
+                return f"its copy {copy.item_id}: {vetoes[0]}"
+        return None
 
 
 def choose_primary(copies: Sequence[StoryMember], source_preference: Sequence[str]) -> StoryMember:
-    """The copy a story's feed entry shows: the most preferred source's, then the
-    earliest published, then the earliest seen (then the smallest id, so every
-    process chooses alike)."""
+    """The copy a story's feed entry shows: the original where known. The most
+    preferred source's, else the issuer's own release over articles about it, then the
+    earliest published, then the earliest seen, then the smallest id. It depends only
+    on the copies, never on the order they arrived in, so every process agrees."""
     rank = {name: index for index, name in enumerate(source_preference)}
-    return min(
-        copies, key=lambda c: (rank.get(c.source, len(rank)), c.published, c.first_seen, c.item_id)
-    )
+    return min(copies, key=lambda c: (rank.get(c.source, len(rank)), not c.release, c.published,
+                                      c.first_seen, c.item_id))
 
 
 def story_row(

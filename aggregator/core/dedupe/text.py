@@ -23,6 +23,7 @@ __all__ = [
     "clean_lead",
     "clean_title",
     "dedupe_text",
+    "is_release",
     "tokens",
 ]
 
@@ -173,6 +174,21 @@ def _strip_dateline(text: str) -> str:
             break
         text = text[dash.end():]
     return text
+
+
+def is_release(text: str) -> bool:
+    """True when `text` opens like an issuer's release (a wire's dateline tag, or a
+    dated dateline such as "BOSTON, June 2, 2026 --"): the original that coverage
+    rewrites, which a story shows first and lists apart from the articles about it."""
+    head = _unify((text or "")[:260]).lstrip()
+    if _WIRE_TAG_RE.search(head):
+        return True
+    dash = _DASH_RE.search(head[:120])
+    if not dash or dash.start() == 0:
+        return False
+    prefix = head[:dash.start()]
+    words = [w.strip("/(),.") for w in prefix.split()]
+    return bool(_DATE_RE.search(prefix)) and all(not w or not w[0].islower() for w in words)
 
 
 def _drop_header_lines(text: str) -> str:

@@ -7,7 +7,7 @@ import html
 import re
 from datetime import UTC, datetime
 
-from aggregator.models import FeedEntry, FeedPage
+from aggregator.models import FeedEntry, FeedPage, StoryCopy
 
 FORMATS = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -42,16 +42,19 @@ def entry_body_html(entry: FeedEntry) -> str:
         )
     else:
         parts.append(f"<p>Source: {source}</p>")
-    if entry.also_on:
-        links = []
-        for copy in entry.also_on:
-            name = html.escape(copy.source)
-            if copy.link:
-                links.append(f'<a href="{html.escape(copy.link, quote=True)}">{name}</a>')
-            else:
-                links.append(name)
-        parts.append(f"<p>Also on: {', '.join(links)}</p>")
+    for label, coverage in (("Also on", False), ("Also covered by", True)):
+        links = [_copy_link(copy) for copy in entry.also_on if copy.coverage == coverage]
+        if links:
+            parts.append(f"<p>{label}: {', '.join(links)}</p>")
     return "\n".join(parts)
+
+
+def _copy_link(copy: StoryCopy) -> str:
+    """Where else a story ran: its source's name, linked to the copy."""
+    name = html.escape(copy.source)
+    if copy.link:
+        return f'<a href="{html.escape(copy.link, quote=True)}">{name}</a>'
+    return name
 
 
 def rfc3339(value: datetime) -> str:

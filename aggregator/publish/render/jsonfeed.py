@@ -50,7 +50,7 @@ def _json_item(entry: FeedEntry) -> dict[str, object]:
         item["tags"] = list(entry.categories)
     copies = []
     for copy in entry.also_on:
-        described = {"source": copy.source, "title": copy.title}
+        described = {"source": copy.source, "title": copy.title, "coverage": copy.coverage}
         if copy.link:
             described["url"] = copy.link
         copies.append(described)
