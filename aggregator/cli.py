@@ -220,7 +220,7 @@ def _source_tags(config: Config) -> dict[str, list[str]]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from aggregator.core.dedupe import compare, stored_fingerprint
+    from aggregator.cli_stories import explain_pair
 
     config = _load(args)
     store, pipeline = _open_pipeline(config)
@@ -241,7 +241,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if not item.fingerprinted:
             print("  not compared when stored: outside the dedupe scope (no topic matched "
                   "it or has terms in it); below, what its text would give")
-        mine = stored_fingerprint(item)
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:
             others = store.find_items(args.other)
@@ -251,9 +250,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         elif others:
             print(f"  merged with {len(others)} other copies:")
         for other in others:
-            verdict = compare(mine, stored_fingerprint(other), threshold)
-            same_story = "same story" if other.story_id == item.story_id else "different stories"
-            print(f"  vs {other.source} {other.item_id} ({same_story}): {verdict.reason}")
+            explain_pair(store, item, other, threshold)
     finally:
         store.close()
     return 0
@@ -326,6 +323,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from aggregator.cli_stories import add_commands as add_story_commands
+
     parser = argparse.ArgumentParser(
         prog="aggregator",
         description="Poll newswire feeds, keep the stories your topics care about, and "
@@ -372,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "merged with other copies (or with OTHER) or not.")
     explain.add_argument("ref", help="item id, story id, or article URL")
     explain.add_argument("other", nargs="?", help="a second item to compare for merging")
+
+    add_story_commands(command)
 
     stories = command("stories", cmd_stories, "List a topic's stories with all their copies.")
     stories.add_argument("slug")
