@@ -44,8 +44,13 @@ from aggregator.core.dedupe import (  # noqa: E402 - after the path tweak, so it
     compare,
     fingerprint,
 )
+from aggregator.core.dedupe.decide import decide_story  # noqa: E402
+from aggregator.core.dedupe.event import TermStats  # noqa: E402
+from aggregator.models import Candidate, MergePolicy  # noqa: E402
+from aggregator.store.stories import MAX_CANDIDATES, STATS_ITEMS  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "dedupe" / "syndication.toml"
+POLICY = MergePolicy()
 WINDOW = timedelta(days=7)
 PER_DAY = 100
 EXACT = frozenset({"wire", "reprint", "newsroom", "teaser"})
@@ -560,9 +565,24 @@ def cost(
         build_s = time.perf_counter() - t0
         queries = _queries(random.Random(seed + size), companies, now, recent, queries_per_size)
 
-        def indexed(fp: Fingerprint, index: BandIndex = index) -> tuple[int, bool]:
-            found = index.candidates(fp, now - WINDOW)
-            return len(found), best_match(fp, found) is not None
+        stored_json = {sid: (fp.to_json(), when.timestamp())
+                       for sid, fp, when in [*stored, *recent_fps]}
+        term_stats = TermStats()
+        for _, fp, _ in stored[-STATS_ITEMS:]:
+            term_stats.add(fp.event)
+
+        def indexed(fp: Fingerprint, index: BandIndex = index,
+                    stored_json: dict[str, tuple[str, float]] = stored_json,
+                    term_stats: TermStats = term_stats) -> tuple[int, bool]:
+            # What the store does per new item: candidates by index keys, read as
+            # stored JSON, decided by the pure decide_story (copies and events).
+            found = index.candidates(fp, now - WINDOW)[:MAX_CANDIDATES]
+            candidates = [Candidate(sid, sid, None, stored_json[sid][1], 0.0, stored_json[sid][0])
+                          for sid, _ in found]
+            verdict = decide_story("new", None, fp, now.timestamp(), candidates, POLICY,
+                                   members={c.story_id: [c] for c in candidates},
+                                   stats=term_stats)
+            return len(found), verdict.story_id is not None
 
         stats = _measure(queries, indexed)
         by_size[size] = stats
