@@ -63,3 +63,25 @@ def test_split_and_merge_persist_through_polls_and_redecide(tmp_path: Path) -> N
     assert ("FierceBiotech", True) in seed_story(config)
     run_cli("redecide", "--config", str(config))
     assert ("FierceBiotech", True) in seed_story(config) and len(entries(config)) == 6
+
+
+def test_an_upgraded_store_decides_its_stories_again_once(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    run_cli("poll", "--config", str(config))
+    db = sqlite3.connect(tmp_path / "demo.db")
+    count = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    # As an earlier version left it: another fingerprint scheme, every copy alone.
+    with db:
+        db.execute("UPDATE items SET story_id = item_id, "
+                   "fingerprint = replace(fingerprint, '\"v\":\"mh', '\"v\":\"old-mh') "
+                   "WHERE fingerprint <> ''")
+        db.execute("DELETE FROM stories")
+        db.execute("INSERT INTO stories SELECT item_id, item_id, published, published "
+                   "FROM items")
+        db.execute("UPDATE matches SET story_id = item_id")
+    assert db.execute("SELECT COUNT(*) FROM stories").fetchone() == (count,)
+    # The first command of the new version decides again as it starts: merged.
+    assert ("FierceBiotech", True) in seed_story(config) and len(entries(config)) == 6
+    assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == count  # nothing lost
+    assert db.execute("SELECT COUNT(*) FROM items WHERE fingerprint LIKE '%old-mh%'"
+                      ).fetchone() == (0,)
