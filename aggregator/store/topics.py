@@ -141,8 +141,8 @@ class Topics(StoreEngine):
                 hits_json = _hits_json(hits)
                 if before.get(item_id) == hits_json:
                     continue
-                # The item's story as stored now: joining stories may have renamed the
-                # one the caller read (a story is named after its primary copy).
+                # The item's story as stored now: a late join in this re-match may
+                # have moved it since the caller read it.
                 cur.execute(
                     "INSERT INTO matches (topic, item_id, story_id, hits, matched_at) "
                     "SELECT ?, item_id, story_id, ?, ? FROM items WHERE item_id = ? "
