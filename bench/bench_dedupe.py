@@ -21,6 +21,7 @@ default 7-day window.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -44,14 +45,20 @@ from aggregator.core.dedupe import (  # noqa: E402 - after the path tweak, so it
     compare,
     fingerprint,
 )
+from aggregator.core.dedupe.core import is_name_key  # noqa: E402
 from aggregator.core.dedupe.decide import decide_story  # noqa: E402
-from aggregator.core.dedupe.event import TermStats  # noqa: E402
+from aggregator.core.dedupe.event import EVENT_HOURS, TermStats  # noqa: E402
 from aggregator.models import Candidate, MergePolicy  # noqa: E402
-from aggregator.store.stories import MAX_CANDIDATES, STATS_ITEMS  # noqa: E402
+from aggregator.store.stories import (  # noqa: E402
+    MAX_CANDIDATES,
+    MAX_EVENT_CANDIDATES,
+    STATS_ITEMS,
+)
 
 FIXTURE = ROOT / "tests" / "fixtures" / "dedupe" / "syndication.toml"
 POLICY = MergePolicy()
 WINDOW = timedelta(days=7)
+EVENT = timedelta(hours=EVENT_HOURS)
 PER_DAY = 100
 EXACT = frozenset({"wire", "reprint", "newsroom", "teaser"})
 
@@ -576,9 +583,13 @@ def cost(
                     term_stats: TermStats = term_stats) -> tuple[int, bool]:
             # What the store does per new item: candidates by index keys, read as
             # stored JSON, decided by the pure decide_story (copies and events).
-            found = index.candidates(fp, now - WINDOW)[:MAX_CANDIDATES]
+            copies = dataclasses.replace(fp, bands=tuple(b for b in fp.bands
+                                                         if not is_name_key(b)))
+            names = dataclasses.replace(fp, bands=tuple(b for b in fp.bands if is_name_key(b)))
+            found = [*index.candidates(copies, now - WINDOW)[:MAX_CANDIDATES],
+                     *index.candidates(names, now - EVENT)[:MAX_EVENT_CANDIDATES]]
             candidates = [Candidate(sid, sid, None, stored_json[sid][1], 0.0, stored_json[sid][0])
-                          for sid, _ in found]
+                          for sid, _ in dict(found).items()]
             verdict = decide_story("new", None, fp, now.timestamp(), candidates, POLICY,
                                    members={c.story_id: [c] for c in candidates},
                                    stats=term_stats)

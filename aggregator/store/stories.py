@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from aggregator.core.dedupe import SCHEME, Fingerprint, lead_of
 from aggregator.core.dedupe import fingerprint as dedupe_fingerprint
+from aggregator.core.dedupe.core import is_name_key
 from aggregator.core.dedupe.decide import decide_story, story_row
-from aggregator.core.dedupe.event import TermStats
+from aggregator.core.dedupe.event import EVENT_HOURS, TermStats
 from aggregator.core.dedupe.text import is_release
 from aggregator.models import (
     UNFINGERPRINTED,
@@ -33,9 +34,11 @@ from aggregator.store.topics import Topics
 CANDIDATE_COLUMNS = (
     "i.item_id, i.story_id, i.canonical_link, i.published, i.first_seen, i.fingerprint"
 )
-#: Candidates read per new item at most (the most recent): a name every item shares
-#: ("FDA") must not make each decision read the whole window.
+#: Copies sharing a MinHash band read per new item at most (the most recent).
 MAX_CANDIDATES = 300
+#: Items sharing names read per new item at most (those sharing the most names): each
+#: is decoded and weighed, so this bounds a decision's cost.
+MAX_EVENT_CANDIDATES = 20
 #: Copies of one candidate story checked against the new item at most.
 MAX_MEMBERS = 100
 #: How far back the document frequencies are seeded from when a process starts.
@@ -89,14 +92,28 @@ class Stories(Topics):
                 (canonical_link, *window, UNFINGERPRINTED),
             )
             found += [Candidate(*row) for row in cur.fetchall()]
-        bands = list(fingerprint.bands)
-        if bands:
+        copy_keys = [band for band in fingerprint.bands if not is_name_key(band)]
+        if copy_keys:
             cur.execute(
                 f"SELECT DISTINCT {CANDIDATE_COLUMNS} FROM story_bands b "
-                f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(bands)}) "
+                f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(copy_keys)}) "
                 "AND b.published >= ? AND b.published <= ? "
                 "ORDER BY i.published DESC, i.item_id LIMIT ?",
-                (*bands, *window, MAX_CANDIDATES),
+                (*copy_keys, *window, MAX_CANDIDATES),
+            )
+            found += [Candidate(*row) for row in cur.fetchall()]
+        name_keys = [band for band in fingerprint.bands if is_name_key(band)]
+        if name_keys:
+            # Reports of one event come within EVENT_HOURS and share several names: the
+            # items sharing the most are read, a few; a name every item carries (a
+            # city, a regulator) brings many that share only it.
+            hours = (published - EVENT_HOURS * 3600, published + EVENT_HOURS * 3600)
+            cur.execute(
+                f"SELECT {CANDIDATE_COLUMNS} FROM items i JOIN (SELECT b.item_id, "
+                f"COUNT(*) AS shared FROM story_bands b WHERE b.band IN ({marks(name_keys)}) "
+                "AND b.published >= ? AND b.published <= ? GROUP BY b.item_id "
+                "ORDER BY shared DESC, b.item_id LIMIT ?) n ON n.item_id = i.item_id",
+                (*name_keys, *hours, MAX_EVENT_CANDIDATES),
             )
             found += [Candidate(*row) for row in cur.fetchall()]
         return found

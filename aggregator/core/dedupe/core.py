@@ -232,6 +232,11 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     )
 
 
+def is_name_key(band: str) -> bool:
+    """True for a name key (see `_name_keys`), False for a MinHash, title or lead band."""
+    return band.startswith("n:")
+
+
 def _name_keys(event: EventFeatures) -> list[str]:
     """The names a report of the same event most surely repeats: the headline's subject,
     then the names of the headline and lead opening. They are index keys, so a rewrite

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from aggregator.core.dedupe.core import Fingerprint, compare
-from aggregator.core.dedupe.event import EventEvidence, TermStats, weigh_event
+from aggregator.core.dedupe.core import Fingerprint, MergeProbe, compare
+from aggregator.core.dedupe.event import EVENT_HOURS, EventEvidence, TermStats, weigh_event
 from aggregator.models import (
     UNFINGERPRINTED,
     Candidate,
@@ -87,6 +87,7 @@ class _Judge:
         self.policy = policy
         self.stats = stats
         self.refused: list[str] = []  # "item: why not", for logs and `explain`
+        self.probe = MergeProbe(fingerprint, policy.threshold)
         self._decoded: dict[str, Fingerprint | None] = {}
 
     def _decode(self, candidate: Candidate) -> Fingerprint | None:
@@ -101,6 +102,10 @@ class _Judge:
         """How surely `candidate` is the same story, as (rank, similarity, reason): a
         copy ranks 1 + its MinHash similarity, a report of the same event its event
         score (below 2), neither 0."""
+        hours = abs(self.published - candidate.published) / 3600
+        if hours > EVENT_HOURS and not self.probe.may_merge(candidate.fingerprint):
+            # neither a copy (judged from the signature alone) nor news of the moment
+            return 0.0, 0.0, f"far from similar and {hours:.0f} h apart"
         other = self._decode(candidate)
         if other is None:
             return 0.0, 0.0, "stored fingerprint unreadable"
