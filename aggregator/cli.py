@@ -294,7 +294,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     except KeyError:
         print(f"no topic {args.slug!r}", file=sys.stderr)
         return 2
-    matcher = compile_topics([config.topic(args.slug)], config.terms)
+    matcher = compile_topics([config.topic(args.slug)], config.terms, config.synonyms)
     store = open_store(config.storage_url())
     since = time.time() - config.storage.retention_days * 86400
     stories: dict[str, list[Any]] = {}

@@ -101,6 +101,7 @@ def rules_hash(config: Config, slug: str) -> str:
     payload = {
         "topic": topic.model_dump(exclude={"title", "description", "max_entries"}),
         "terms": config.terms,
+        "synonyms": config.synonyms,
         "tags": {s.name: s.tags for s in config.sources},
         "dedupe_scope": config.dedupe.scope,  # "all" must fingerprint what "topics" did not
     }
@@ -121,7 +122,7 @@ class Pipeline:
     def __init__(self, config: Config, store: SQLStore):
         self.config = config
         self.store = store
-        self.matcher = compile_topics(config.topics, config.terms)
+        self.matcher = compile_topics(config.topics, config.terms, config.synonyms)
         self.policy = merge_policy(config)
         self.processor = DocumentProcessor(config, self.matcher)
         self._sources = {source.name: source for source in config.sources}

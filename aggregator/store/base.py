@@ -193,11 +193,15 @@ def _source_state(row: Sequence[Any], items_7d: int = 0) -> SourceState:
 
 
 def _hits_json(hits: Iterable[TermHit]) -> str:
-    return json.dumps([[hit.term, hit.field] for hit in hits], ensure_ascii=False)
+    from aggregator.models import hits_to_json  # (kept local: this file is being split)
+
+    return hits_to_json(hits)
 
 
 def _hits_from_json(text: str) -> list[TermHit]:
-    return [TermHit(term, field) for term, field in json.loads(text)]
+    from aggregator.models import hits_from_json
+
+    return hits_from_json(text)
 
 
 class SQLStore:

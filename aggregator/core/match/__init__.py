@@ -11,6 +11,7 @@ See `query` for the query language, `text` for how terms are compared with text 
 """
 
 from aggregator.core.match.matcher import MatchDocument, RuleError, TopicMatcher, compile_topics
+from aggregator.core.match.passages import repeated_paragraphs
 from aggregator.core.match.query import DEFAULT_FIELDS, FIELDS, QuerySyntaxError, parse_query
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "TopicMatcher",
     "compile_topics",
     "parse_query",
+    "repeated_paragraphs",
 ]

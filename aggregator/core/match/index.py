@@ -10,7 +10,7 @@ length of the text, not with the number of terms: 200 terms cost about what 2 do
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from aggregator.core.match.text import (
     GAP_TOKEN_RE,
@@ -22,6 +22,7 @@ from aggregator.core.match.text import (
 )
 
 Phrase = tuple[str, ...]
+Occurrence = tuple[int, int, int]  # phrase id, start and end in the folded text
 
 
 class PhraseIndex:
@@ -81,7 +82,31 @@ class PhraseIndex:
         # quadratic time (see GAP_TOKEN_RE).
         end = folded.rfind(tokens[-1]) + len(tokens[-1])
         gaps = [gap for gap, _ in GAP_TOKEN_RE.findall(folded, 0, end)]
-        hits: set[int] = set()
+        return {pid for pid, _, _ in self._starts_in(tokens, gaps, candidates, first_only=True)}
+
+    def occurrences(self, text: str, wanted: frozenset[int]) -> tuple[str, list[Occurrence]]:
+        """The folded text and every occurrence of the `wanted` phrases in it, with its
+        span in the folded text (for locating a hit and quoting around it)."""
+        folded = fold(text)
+        pairs = list(GAP_TOKEN_RE.finditer(folded))
+        tokens = [match.group(2) for match in pairs]
+        candidates = self._keys.intersection(tokens)
+        if not candidates:
+            return folded, []
+        gaps = [match.group(1) for match in pairs]
+        found = []
+        for pid, first, last in self._starts_in(tokens, gaps, candidates, first_only=False):
+            if pid in wanted:
+                found.append((pid, pairs[first].start(2), pairs[last].end(2)))
+        return folded, found
+
+    def _starts_in(
+        self, tokens: list[str], gaps: list[str], candidates: frozenset[str] | set[str],
+        first_only: bool,
+    ) -> Iterator[tuple[int, int, int]]:
+        """(phrase id, first token, last token) of each occurrence; with `first_only`,
+        a phrase is reported once."""
+        reported: set[int] = set()
         starts = self._starts
         for i, token in enumerate(tokens):
             if token not in candidates:
@@ -89,9 +114,11 @@ class PhraseIndex:
             if i and is_glued(tokens[i - 1], gaps[i], token):
                 continue  # "CD" must not start inside "CD19"
             for pid in starts[token]:
-                if pid not in hits and self._matches_at(pid, tokens, gaps, i):
-                    hits.add(pid)
-        return hits
+                if first_only and pid in reported:
+                    continue
+                if self._matches_at(pid, tokens, gaps, i):
+                    reported.add(pid)
+                    yield pid, i, i + len(self._phrases[pid]) - 1
 
     def _matches_at(self, pid: int, tokens: list[str], gaps: list[str], i: int) -> bool:
         phrase = self._phrases[pid]
