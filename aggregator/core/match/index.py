@@ -84,21 +84,20 @@ class PhraseIndex:
         gaps = [gap for gap, _ in GAP_TOKEN_RE.findall(folded, 0, end)]
         return {pid for pid, _, _ in self._starts_in(tokens, gaps, candidates, first_only=True)}
 
-    def occurrences(self, text: str, wanted: frozenset[int]) -> tuple[str, list[Occurrence]]:
-        """The folded text and every occurrence of the `wanted` phrases in it, with its
-        span in the folded text (for locating a hit and quoting around it)."""
-        folded = fold(text)
+    def occurrences(self, folded: str, wanted: frozenset[int]) -> list[Occurrence]:
+        """Every occurrence of the `wanted` phrases in `folded` (text already folded),
+        with its span (for locating a hit and quoting around it)."""
         pairs = list(GAP_TOKEN_RE.finditer(folded))
         tokens = [match.group(2) for match in pairs]
         candidates = self._keys.intersection(tokens)
         if not candidates:
-            return folded, []
+            return []
         gaps = [match.group(1) for match in pairs]
         found = []
         for pid, first, last in self._starts_in(tokens, gaps, candidates, first_only=False):
             if pid in wanted:
                 found.append((pid, pairs[first].start(2), pairs[last].end(2)))
-        return folded, found
+        return found
 
     def _starts_in(
         self, tokens: list[str], gaps: list[str], candidates: frozenset[str] | set[str],

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from aggregator.core.match.abbreviations import definitions
 from aggregator.core.match.index import PhraseIndex
 from aggregator.core.match.passages import Passage
-from aggregator.core.match.text import tokenize
+from aggregator.core.match.text import Aligned, tokenize
 from aggregator.models import TermHit
 
 WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0, "boilerplate": 0.1}
@@ -59,9 +59,12 @@ _BIOGRAPHY_RE = re.compile(
     r"brings\s+(?:more\s+than\s+|over\s+|nearly\s+)?\w+\s+years)\b"
 )
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
-_LIST_SPLIT_RE = re.compile(r",|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
-_LIST_ITEM_WORDS = 5
+_LIST_SPLIT_RE = re.compile(r",(?!\d)|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
+_LIST_ITEM_WORDS = 3
 _SENTENCE_START = set(".!?:;\"“‘'([—-")
+_GENUS_ENDINGS = ("is", "us", "um", "ia", "ae", "ax", "ex", "yx")
+NAME = "used as a name"
+PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
     "a an and or of the in on for to with by at as from its their is are be".split()
 )
@@ -91,9 +94,7 @@ def term_info(written: Iterable[str]) -> TermInfo:
     spellings = list(written)
     exact = [s for s in spellings if _ABBREVIATION_RE.fullmatch(s.strip())]
     case_sensitive = exact[0].strip() if exact and len(exact) == len(spellings) else None
-    name_check = any(
-        " " not in s.strip() and s.strip().islower() and s.strip().isalpha() for s in spellings
-    )
+    name_check = any(s.strip().islower() and not is_abbreviation(s) for s in spellings)
     return TermInfo(case_sensitive, name_check)
 
 
@@ -113,56 +114,48 @@ def locate(
     found: dict[int, list[Located]] = {}
     kept: dict[tuple[int, str], int] = {}
     defined: dict[str, str] = {}
-    title_case = False
+    lowercase: set[int] = set()  # name-checked phrases also written in lowercase
     for part in parts:
         if part.location != "title":
             defined.update(definitions(part.text))
-        else:
-            title_case = _is_title_case(part.text)
-        folded, occurrences = index.occurrences(part.text, wanted)
-        same = len(folded) == len(part.text)
-        for pid, start, end in occurrences:
+        aligned = Aligned(part.text)
+        title_case = part.location == "title" and _is_title_case(part.text)
+        for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
             place = (pid, part.location)
             if kept.get(place, 0) >= MAX_PER_PLACE:
                 continue
+            start = aligned.original_position(folded_start)
+            end = aligned.original_position(folded_end)
+            original = part.text[start:end]
             term = info[pid]
-            original = part.text[start:end] if same else None
-            if term.case_sensitive and not _spelled(term.case_sensitive, original, part.text):
+            if term.case_sensitive and not _spelled(term.case_sensitive, original):
                 continue
-            note = _cue(folded, start, end, part.location)
-            if not note and term.name_check and original is not None:
-                if _is_name(part.text, start, original) and not (
-                    part.location == "title" and title_case
-                ):
-                    note = "used as a name"
+            note = _cue(aligned.folded, folded_start, folded_end, part.location)
+            if term.name_check:
+                if not note and not title_case and _is_name(part.text, start, end):
+                    note = NAME
+                elif original.islower():
+                    lowercase.add(pid)
             weight = WEIGHTS[part.location] * (DISCOUNT if note else 1.0)
-            snippet = _snippet(part.text if same else folded, start, end)
             found.setdefault(pid, []).append(
-                Located(part.field, part.location, weight, snippet, note)
+                Located(part.field, part.location, weight, _snippet(part.text, start, end), note)
             )
             kept[place] = kept.get(place, 0) + 1
-    if title_case:
-        _names_in_title(found)
+    for pid, places in found.items():
+        if info[pid].name_check and pid not in lowercase and any(p.note == NAME for p in places):
+            found[pid] = [p if p.note else _as_name(p) for p in places]
     return found, defined
 
 
-def _names_in_title(found: dict[int, list[Located]]) -> None:
-    """A Title Case headline's hit is a name when every other occurrence is one."""
-    for pid, places in found.items():
-        others = [p for p in places if p.location != "title"]
-        if others and all(p.note == "used as a name" for p in others):
-            found[pid] = [
-                replace(p, note="used as a name", weight=p.weight * DISCOUNT)
-                if p.location == "title" and not p.note else p
-                for p in places
-            ]
+def _as_name(place: Located) -> Located:
+    """A word never written in lowercase in an item that uses it as a name is a name
+    wherever it stands (the headline, a sentence start)."""
+    return replace(place, note=NAME, weight=place.weight * DISCOUNT)
 
 
-def _spelled(exact: str, original: str | None, text: str) -> bool:
+def _spelled(exact: str, original: str) -> bool:
     """Whether an abbreviation occurs as written ("MS", not "Ms.")."""
-    if original is not None:
-        return original == exact or original == exact + "s"
-    return re.search(rf"(?<![^\W_]){re.escape(exact)}s?(?![^\W_])", text) is not None
+    return original == exact or original == exact + "s"
 
 
 def _sentence(folded: str, start: int, end: int) -> tuple[int, int]:
@@ -190,7 +183,8 @@ def _cue(folded: str, start: int, end: int, location: str) -> str:
 
 
 def _in_list(sentence: str, start: int, end: int) -> bool:
-    """Whether the span is one short item of an enumeration of three or more."""
+    """Whether the span is one short item (at most three words) of an enumeration of
+    three or more, separated by commas (not a number's) and a final "and"/"or"."""
     cuts = [0]
     for match in _LIST_SPLIT_RE.finditer(sentence):
         cuts += [match.start(), match.end()]
@@ -199,25 +193,38 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     mine = next((n for n, (a, b) in enumerate(items) if a <= start and end <= b), None)
     if mine is None:
         return False
-    short = [len(sentence[a:b].split()) <= _LIST_ITEM_WORDS for a, b in items]
+    short = [0 < len(sentence[a:b].split()) <= _LIST_ITEM_WORDS for a, b in items]
     if not short[mine]:
         return False
-    run_start = run_end = mine
-    while run_start > 0 and short[run_start - 1]:
-        run_start -= 1
-    while run_end + 1 < len(items) and short[run_end + 1]:
-        run_end += 1
-    # the item before a short run may end with the first list item ("including migraine")
-    before = 1 if run_start > 0 else 0
-    return run_end - run_start + 1 + before >= 3 and "," in sentence[items[max(run_start - before, 0)][0]:items[run_end][1]]
+    first = last = mine
+    while first > 0 and short[first - 1]:
+        first -= 1
+    while last + 1 < len(items) and short[last + 1]:
+        last += 1
+    return last - first >= 2 and ", " in sentence[items[first][0]:items[last][1]]
 
 
-def _is_name(text: str, start: int, original: str) -> bool:
-    """A lowercase term written capitalized where a sentence does not start."""
-    if not original[:1].isupper() or original.isupper():
-        return False
+def _is_name(text: str, start: int, end: int) -> bool:
+    """A lowercase term written as a name: capitalized where no sentence starts ("the
+    vessel Lupus"), capitalized beside another capitalized word ("Lupus Rising"), or
+    after a capitalized Latin genus ("Canis lupus")."""
+    original = text[start:end]
     before = text[:start].rstrip()
-    return bool(before) and before[-1] not in _SENTENCE_START
+    words_before = before.split()
+    starts_sentence = not before or before[-1] in _SENTENCE_START
+    if original[:1].isupper() and not original.isupper():
+        if not starts_sentence:
+            return True
+        following = text[end:].split(maxsplit=1)
+        return bool(following) and following[0][:1].isupper() and following[0][1:].islower()
+    if words_before and not starts_sentence and len(words_before) > 1:
+        genus = words_before[-1].strip("(\"'“‘")
+        preceding = words_before[-2]
+        return (
+            genus[:1].isupper() and genus[1:].islower() and genus.endswith(_GENUS_ENDINGS)
+            and preceding[-1] not in _SENTENCE_START
+        )
+    return False
 
 
 def _is_title_case(title: str) -> bool:
@@ -271,9 +278,17 @@ def weigh(hits: list[TermHit], defined: Mapping[str, str], vocabulary: frozenset
             adjusted[hit] = replace(
                 hit, weight=0.0, note=f"defined here as '{long_form}'"
             )
+    text_hits = [hit for hit in hits if hit.location != "title"]
+    if text_hits and all(
+        hit.note or hit.location == "boilerplate" or hit in adjusted for hit in text_hits
+    ):
+        for hit in hits:
+            if hit.location == "title" and not hit.note:
+                adjusted[hit] = replace(
+                    hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT
+                )
     spelled_out = any(
-        hit.weight > 0 and hit not in adjusted
-        and (not is_abbreviation(hit.term) or hit.term in defined)
+        not is_abbreviation(hit.term) or related(defined.get(hit.term, ""), vocabulary)
         for hit in hits
     )
     if not spelled_out:

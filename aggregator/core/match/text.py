@@ -21,6 +21,7 @@ through the same two steps:
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
@@ -128,6 +129,46 @@ def fold(text: str) -> str:
     if "'" in text or "\u2019" in text or "\u02bc" in text:
         text = _POSSESSIVE_RE.sub("", text)
     return text
+
+
+_CHUNK_RE = re.compile(r"\S+")
+
+
+class Aligned:
+    """Folded text that remembers where each of its words came from in the original,
+    so a hit found in the folded text can be quoted and its capitals read as written.
+
+    Each whitespace-separated chunk is folded on its own (folding never crosses
+    whitespace), so positions map back exactly at chunk starts and ends.
+    """
+
+    __slots__ = ("original", "folded", "_folded_starts", "_starts", "_ends")
+
+    def __init__(self, text: str) -> None:
+        self.original = text
+        pieces: list[str] = []
+        self._folded_starts: list[int] = []
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        position = length = 0
+        for chunk in _CHUNK_RE.finditer(text):
+            gap = text[position:chunk.start()]
+            folded = fold(chunk.group())
+            pieces += [gap, folded]
+            length += len(gap)
+            self._folded_starts.append(length)
+            self._starts.append(chunk.start())
+            self._ends.append(chunk.end())
+            length += len(folded)
+            position = chunk.end()
+        self.folded = "".join(pieces)
+
+    def original_position(self, position: int) -> int:
+        """The position in the original text of a position in the folded text."""
+        k = bisect.bisect_right(self._folded_starts, position) - 1
+        if k < 0:
+            return position
+        return min(self._starts[k] + position - self._folded_starts[k], self._ends[k])
 
 
 def tokenize(text: str) -> list[str]:
