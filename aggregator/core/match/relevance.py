@@ -48,7 +48,8 @@ _ABBREVIATION_RE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 _COMPARISON_RE = re.compile(
     r"\b(?:unlike|compared\s+(?:with|to)|comparison\s+(?:with|to)|rather\s+than|"
     r"alternatives?\s+to|instead\s+of|in\s+contrast\s+(?:with|to)|versus|vs\.?|than|"
-    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from)\b[^.;:!?]{0,60}$"
+    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from)\b"
+    r"(?:\s+[^\s.;:!?,]+){0,4}\s*$"  # the compared thing follows within four words
 )
 _BIOGRAPHY_RE = re.compile(
     r"\b(?:previously\s+(?:served|was|held|led|worked)|prior\s+to\s+joining|before\s+joining|"
