@@ -113,7 +113,7 @@ class Item:
     content_hash: str  # changes when the visible content changes
 
 
-LOCATIONS = ("title", "lead", "body", "boilerplate")
+LOCATIONS = ("title", "lead", "body", "boilerplate", "metadata")
 """Where in an item a hit is, strongest first (see aggregator.core.match.relevance)."""
 
 
@@ -135,6 +135,8 @@ class TermHit:
     weight: float = 0.0
     note: str = ""
     synonym_of: str = ""
+    # where in the item (passage number, start, end): only to tell nested hits apart
+    span: tuple[int, int, int] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

@@ -39,8 +39,9 @@ THRESHOLDS = [round(0.1 * step, 1) for step in range(0, 51)]
 
 def scores(corpus: Corpus, topics_text: str, workdir: Path) -> dict[str, dict[str, float]]:
     """{topic: {corpus id: score}} for every item a topic stored with min_score 0."""
-    unlimited = re.sub(r"^\[\[topics\]\]\s*$", "[[topics]]\nmin_score = 0", topics_text,
-                       flags=re.MULTILINE)
+    unlimited = re.sub(
+        r"^\[\[topics\]\]\s*$", "[[topics]]\nmin_score = 0", topics_text, flags=re.MULTILINE
+    )
     feeds = write_feeds(corpus, workdir / "feeds")
     db = workdir / "sweep.db"
     poll(write_config(workdir / "sweep.toml", feeds, db, unlimited))
@@ -82,25 +83,42 @@ def main(argv: list[str] | None = None) -> int:
     topics = re.findall(r'^slug\s*=\s*"([^"]+)"', topics_text, flags=re.MULTILINE)
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         by_topic = scores(corpus, topics_text, Path(tmp))
-    halves = {name: [i for i in corpus.items if half(i.id, args.seed) == name]
-              for name in ("choose", "held-out")}
+    halves = {
+        name: [i for i in corpus.items if half(i.id, args.seed) == name]
+        for name in ("choose", "held-out")
+    }
     curve = [(t, mean_f1(halves["choose"], topics, by_topic, t)) for t in THRESHOLDS]
     best = max(curve, key=lambda pair: (round(pair[1], 4), -abs(pair[0] - 1.5)))[0]
-    print(f"corpus {args.corpus}: {len(corpus.items)} items; halves by seed {args.seed!r}: "
-          f"{len(halves['choose'])} choose, {len(halves['held-out'])} held out")
-    print("mean F1 on the choose half by threshold: " + ", ".join(
-        f"{t:g}:{f:.3f}" for t, f in curve if t <= 4))
+    print(
+        f"corpus {args.corpus}: {len(corpus.items)} items; halves by seed {args.seed!r}: "
+        f"{len(halves['choose'])} choose, {len(halves['held-out'])} held out"
+    )
+    print(
+        "mean F1 on the choose half by threshold: "
+        + ", ".join(f"{t:g}:{f:.3f}" for t, f in curve if t <= 4)
+    )
     print(f"best threshold on the choose half: {best:g} (shipped default {DEFAULT_MIN_SCORE:g})\n")
     rows = []
     for threshold in sorted({best, DEFAULT_MIN_SCORE}):
         for name, items in [*halves.items(), ("all", corpus.items)]:
             for topic in topics:
                 relevant = {i.id for i in items if topic in i.labels}
-                kept = {i.id for i in items
-                        if by_topic.get(topic, {}).get(i.id, -1.0) >= threshold}
+                kept = {i.id for i in items if by_topic.get(topic, {}).get(i.id, -1.0) >= threshold}
                 prf = retrieval(relevant, kept)
-                rows.append([f"{threshold:g}", name, topic, len(relevant), prf.precision,
-                             prf.recall, prf.f1, prf.tp, prf.fp, prf.fn])
+                rows.append(
+                    [
+                        f"{threshold:g}",
+                        name,
+                        topic,
+                        len(relevant),
+                        prf.precision,
+                        prf.recall,
+                        prf.f1,
+                        prf.tp,
+                        prf.fp,
+                        prf.fn,
+                    ]
+                )
     print(table(["min", "half", "topic", "relevant", "P", "R", "F1", "tp", "fp", "fn"], rows))
     return 0
 

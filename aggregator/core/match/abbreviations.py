@@ -11,6 +11,7 @@ what the text says they are.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _PAREN_RE = re.compile(r"\(\s*([^()]{2,10}?)\s*\)")
@@ -28,7 +29,7 @@ def definitions(text: str) -> dict[str, str]:
             continue
         before = text[: match.start()]
         breaks = list(_CLAUSE_BREAK_RE.finditer(before))
-        clause = before[breaks[-1].end():] if breaks else before
+        clause = before[breaks[-1].end() :] if breaks else before
         words = clause.split()
         limit = min(len(short) + 5, 2 * len(short))
         candidate = " ".join(words[-limit:])
@@ -36,6 +37,29 @@ def definitions(text: str) -> dict[str, str]:
         if long_form and short not in found:
             found[short] = long_form
     return found
+
+
+_WORD_RE = re.compile(r"[^\W\d_][^\W_]*")
+
+
+def initialism(text: str, acronym: str) -> str | None:
+    """A run of capitalized words whose initials spell `acronym`'s letters ("Capital Area
+    Rapid Transit" for CAR-T), or None: how news text often introduces an acronym
+    without parentheses ("Capital Area Rapid Transit's CAR-T line")."""
+    letters = [c for c in acronym if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    words = list(_WORD_RE.finditer(text))
+    size = len(letters)
+    for i in range(len(words) - size + 1):
+        run = words[i : i + size]
+        initials = all(
+            w.group()[0] == c and not w.group().isupper() for w, c in zip(run, letters, strict=True)
+        )
+        spaced = all(text[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
+        if initials and spaced:
+            return " ".join(w.group() for w in run)
+    return None
 
 
 def _is_short_form(short: str) -> bool:

@@ -87,11 +87,12 @@ class PhraseIndex:
     def occurrences(self, folded: str, wanted: frozenset[int]) -> list[Occurrence]:
         """Every occurrence of the `wanted` phrases in `folded` (text already folded),
         with its span (for locating a hit and quoting around it)."""
-        pairs = list(GAP_TOKEN_RE.finditer(folded))
-        tokens = [match.group(2) for match in pairs]
+        tokens = TOKEN_RE.findall(folded)
         candidates = self._keys.intersection(tokens)
         if not candidates:
             return []
+        end = folded.rfind(tokens[-1]) + len(tokens[-1])  # see search_text
+        pairs = list(GAP_TOKEN_RE.finditer(folded, 0, end))
         gaps = [match.group(1) for match in pairs]
         found = []
         for pid, first, last in self._starts_in(tokens, gaps, candidates, first_only=False):

@@ -37,6 +37,18 @@ from aggregator.core.match.query import (
     Term,
     parse_query,
 )
+from aggregator.core.match.relevance import (
+    DEFAULT_MIN_SCORE,
+    WEIGHTS,
+    Located,
+    Reading,
+    TermInfo,
+    locate,
+    score,
+    term_info,
+    vocabulary_of,
+    weigh,
+)
 from aggregator.core.match.rules import (
     Atom,
     Found,
@@ -48,17 +60,6 @@ from aggregator.core.match.rules import (
     QOr,
     describe,
     describe_atoms,
-)
-from aggregator.core.match.relevance import (
-    DEFAULT_MIN_SCORE,
-    WEIGHTS,
-    Located,
-    TermInfo,
-    locate,
-    score,
-    term_info,
-    vocabulary_of,
-    weigh,
 )
 from aggregator.core.match.synonyms import Synonyms
 from aggregator.core.match.text import tokenize
@@ -155,14 +156,11 @@ class _Topic:
             takes.append(f"trusted sources {', '.join(map(repr, sorted(self.trusted)))}")
         return f"source '{doc.source}' not selected by this topic (it takes {' and '.join(takes)})"
 
-    def decide(
-        self, doc: MatchDocument, found: Found, defined: Mapping[str, str] | None = None
-    ) -> TopicMatch:
+    def decide(self, doc: MatchDocument, reading: Reading) -> TopicMatch:
         """Apply the term rules (the source is already known to be considered), then
         the score: each rule group (include, each require, query) must reach its share
-        of `min_score`. `defined` maps the abbreviations the item defines to their long
-        forms."""
-        defined = defined or {}
+        of `min_score`."""
+        found = reading.found
         excluded = [] if self.exclude_pids.isdisjoint(found) else _log(self.exclude, found)
         log: Log = []
         passed: list[str] = []
@@ -189,11 +187,12 @@ class _Topic:
             queried: Log = []
             if self.query.evaluate(found, queried):
                 passed.append(f"query {describe(queried)}" if queried else "query")
-                groups.append(("query", queried))
+                if queried:  # a query of NOT terms alone has no hits to weigh
+                    groups.append(("query", queried))
             else:
                 failed.append(f"query not satisfied: {self.query.why_not(found)}")
             log += queried
-        weighed = weigh(_unique(log), defined, self.vocabulary)
+        weighed = weigh(_unique(log), reading, self.vocabulary)
         hits = weighed.hits
         total = score(hit.weight for hit in hits)
         if not failed and groups:
@@ -222,10 +221,7 @@ class _Topic:
             )
         if failed:
             return TopicMatch(self.slug, False, hits, "; ".join(failed), total)
-        return TopicMatch(
-            self.slug, True, hits,
-            f"matched (score {total:.2f} >= {self.min_score:g}) " + "; ".join(passed), total,
-        )
+        return TopicMatch(self.slug, True, hits, "matched " + "; ".join(passed), total)
 
 
 def _too_weak(rule: str, got: float, share: float, groups: int, hits: list[TermHit]) -> str:
@@ -288,35 +284,34 @@ class TopicMatcher:
         considers the item's source, or always with `search`."""
         considered = [topic.considers(doc) for topic in self._topics]
         fields = self._index.search(self._texts(doc)) if search or any(considered) else {}
-        found, defined = self._locate(doc, fields) if fields else ({}, {})
+        reading = self._locate(doc, fields) if fields else Reading({}, {}, {})
         results: list[TopicMatch] = []
         for topic, considers in zip(self._topics, considered, strict=True):
             if considers:
-                results.append(topic.decide(doc, found, defined))
+                results.append(topic.decide(doc, reading))
                 continue
             reason = topic.not_selected(doc)
             hits: list[TermHit] = []
             if explain:
-                would = topic.decide(doc, found, defined)
+                would = topic.decide(doc, reading)
                 verdict = "would match" if would.matched else "would not match either"
                 reason += f"; by its terms alone it {verdict}: {would.reason}"
                 hits = would.hits
             results.append(TopicMatch(topic.slug, False, hits, reason))
         return results, fields
 
-    def _locate(
-        self, doc: MatchDocument, fields: dict[int, list[str]]
-    ) -> tuple[Found, dict[str, str]]:
-        """Each found phrase's weighed occurrences, and the item's abbreviations. A hit in
-        a field that is not running text (a category, the author) weighs as body text."""
-        found, defined = locate(self._index, frozenset(fields), self._info, doc.passages())
+    def _locate(self, doc: MatchDocument, fields: dict[int, list[str]]) -> Reading:
+        """Each found phrase's weighed occurrences, and the item's acronyms. A hit in a
+        field that is not running text (a category, the author, the source) is a label
+        someone gave the item: it weighs like a headline hit."""
+        reading = locate(self._index, frozenset(fields), self._info, doc.passages())
         for pid, where in fields.items():
-            for name in ("category", "author"):
-                if name in where:
-                    found.setdefault(pid, []).append(
-                        Located(name, "body", WEIGHTS["body"], self._index_text(pid))
+            for name in where:
+                if name not in ("title", "summary", "content"):
+                    reading.found.setdefault(pid, []).append(
+                        Located(name, "metadata", WEIGHTS["metadata"], self._index_text(pid))
                     )
-        return found, defined
+        return reading
 
     def _index_text(self, pid: int) -> str:
         return " ".join(self._index.phrase(pid))

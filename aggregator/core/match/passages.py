@@ -92,7 +92,9 @@ def repeated_paragraphs(items: Iterable[Iterable[str]]) -> frozenset[str]:
     counts: Counter[str] = Counter()
     for fragments in items:
         keys = {
-            key for fragment in fragments for paragraph in html_paragraphs(fragment)
+            key
+            for fragment in fragments
+            for paragraph in html_paragraphs(fragment)
             if (key := paragraph_key(paragraph)) is not None
         }
         counts.update(keys)

@@ -22,31 +22,36 @@ The rules (each general, none written for one item):
   every other occurrence of the term is.
 * Score: the weights of a topic's hits, largest first, summed with diminishing returns
   (the i-th counts 1/i), so a term repeated ten times in the body does not outweigh
-  one headline hit. At most `MAX_PER_PLACE` occurrences per term and location are kept.
+  one headline hit. At most `MAX_PER_PLACE` occurrences per term and location are kept
+  (one in the headline, which is one sentence).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from aggregator.core.match.abbreviations import definitions
+from aggregator.core.match.abbreviations import definitions, initialism
 from aggregator.core.match.index import PhraseIndex
 from aggregator.core.match.passages import Passage
-from aggregator.core.match.text import Aligned, tokenize
+from aggregator.core.match.text import Aligned, strip_leftover_html, tokenize
 from aggregator.models import TermHit
 
-WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0, "boilerplate": 0.1}
+WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0, "boilerplate": 0.1, "metadata": 3.0}
 DEFAULT_MIN_SCORE = 1.5
 """A topic's `min_score` unless it sets one: chosen on the development corpus."""
 DISCOUNT = 0.2
 MAX_PER_PLACE = 3
 SNIPPET_CHARS = 60  # each side of a hit
 
-_ABBREVIATION_RE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+_ABBREVIATION_RE = re.compile(r"[A-Z]{2,3}")
+_ACRONYM_RE = re.compile(r"[A-Z][A-Z0-9]*(?:[- ][A-Z0-9]+)*")
+_ACRONYM_CHARS = 6
 _COMPARISON_RE = re.compile(
-    r"\b(?:unlike|compared\s+(?:with|to)|comparison\s+(?:with|to)|rather\s+than|"
+    r"\b(?:unlike|whereas|compared\s+(?:with|to)|comparison\s+(?:with|to)|rather\s+than|"
     r"alternatives?\s+to|instead\s+of|in\s+contrast\s+(?:with|to)|versus|vs\.?|than|"
     r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from)\b"
     r"(?:\s+[^\s.;:!?,]+){0,4}\s*$"  # the compared thing follows within four words
@@ -57,7 +62,9 @@ _BIOGRAPHY_RE = re.compile(
     r"where\s+(?:he|she|they)\s+(?:led|oversaw|was|served|managed|directed|built|ran)|"
     r"most\s+recently|earlier\s+in\s+(?:his|her|their)\s+career|(?:his|her)\s+career|"
     r"has\s+served|served\s+as|joins\s+(?:us\s+)?from|spent\s+\w+\s+years|"
-    r"brings\s+(?:more\s+than\s+|over\s+|nearly\s+)?\w+\s+years)\b"
+    r"brings\s+(?:more\s+than\s+|over\s+|nearly\s+)?\w+\s+years|before\s+becoming|"
+    r"(?:clinical|research)\s+focus\s+on|(?:his|her)\s+(?:residency|fellowship)|"
+    r"board[\s-]certified|(?:he|she)\s+(?:earned|received|holds)\s+(?:an?|his|her)\b)\b"
 )
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
 _LIST_SPLIT_RE = re.compile(r",(?!\d)|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
@@ -67,7 +74,8 @@ _GENUS_ENDINGS = ("is", "us", "um", "ia", "ae", "ax", "ex", "yx")
 NAME = "used as a name"
 PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
-    "a an and or of the in on for to with by at as from its their is are be".split()
+    ("a", "an", "and", "or", "of", "the", "in", "on", "for", "to", "with", "by", "at", "as")
+    + ("from", "its", "their", "is", "are", "be")
 )
 
 
@@ -80,6 +88,7 @@ class Located:
     weight: float
     snippet: str
     note: str = ""
+    span: tuple[int, int, int] | None = None  # passage number, start, end
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +102,39 @@ class TermInfo:
 def term_info(written: Iterable[str]) -> TermInfo:
     """A phrase's info from every spelling curators wrote it in."""
     spellings = list(written)
-    exact = [s for s in spellings if _ABBREVIATION_RE.fullmatch(s.strip())]
+    exact = [s for s in spellings if is_acronym(s)]
     case_sensitive = exact[0].strip() if exact and len(exact) == len(spellings) else None
     name_check = any(s.strip().islower() and not is_abbreviation(s) for s in spellings)
     return TermInfo(case_sensitive, name_check)
 
 
 def is_abbreviation(term: str) -> bool:
-    """A short all-caps term ("SLE", "MS", "RRMS")."""
+    """A two- or three-letter all-caps word ("SLE", "MS"): on its own, weak evidence;
+    longer ones and those with digits ("RRMS", "CD19", "HER2") are rarely homonyms."""
     return bool(_ABBREVIATION_RE.fullmatch(term.strip()))
+
+
+def is_acronym(term: str) -> bool:
+    """A short all-caps term, possibly hyphenated ("SLE", "CAR-T"): matched as written."""
+    term = term.strip()
+    return bool(_ACRONYM_RE.fullmatch(term)) and sum(c.isalnum() for c in term) <= _ACRONYM_CHARS
+
+
+def _letters(text: str) -> str:
+    """The letters and digits of a spelling as a reader sees them (entities, leftover
+    tags and fullwidth forms undone, case kept)."""
+    shown = unicodedata.normalize("NFKC", strip_leftover_html(text))
+    return "".join(c for c in shown if c.isalnum())
+
+
+@dataclass(slots=True)
+class Reading:
+    """What `locate` found in an item: each phrase's weighed occurrences, and the
+    acronyms the item defines ("long form (SF)") or spells with capitals' initials."""
+
+    found: dict[int, list[Located]]
+    defined: dict[str, str]
+    initials: dict[str, str]
 
 
 def locate(
@@ -109,43 +142,51 @@ def locate(
     wanted: frozenset[int],
     info: Sequence[TermInfo],
     parts: Sequence[Passage],
-) -> tuple[dict[int, list[Located]], dict[str, str]]:
-    """Every weighed occurrence of the `wanted` phrases in the passages, by phrase id,
-    and the abbreviations the item defines (abbreviation -> long form)."""
+) -> Reading:
+    """Every weighed occurrence of the `wanted` phrases in the passages, by phrase id."""
     found: dict[int, list[Located]] = {}
     kept: dict[tuple[int, str], int] = {}
     defined: dict[str, str] = {}
     lowercase: set[int] = set()  # name-checked phrases also written in lowercase
-    for part in parts:
+    acronyms: set[str] = set()
+    for number, part in enumerate(parts):
         if part.location != "title":
             defined.update(definitions(part.text))
         aligned = Aligned(part.text)
-        title_case = part.location == "title" and _is_title_case(part.text)
+        capitalized = _capitalized_prose(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
             place = (pid, part.location)
-            if kept.get(place, 0) >= MAX_PER_PLACE:
+            if kept.get(place, 0) >= (1 if part.location == "title" else MAX_PER_PLACE):
                 continue
             start = aligned.original_position(folded_start)
-            end = aligned.original_position(folded_end)
+            end = aligned.original_position(folded_end, end=True)
             original = part.text[start:end]
             term = info[pid]
-            if term.case_sensitive and not _spelled(term.case_sensitive, original):
-                continue
+            if term.case_sensitive:
+                if not _spelled(term.case_sensitive, original):
+                    continue
+                acronyms.add(term.case_sensitive)
             note = _cue(aligned.folded, folded_start, folded_end, part.location)
             if term.name_check:
-                if not note and not title_case and _is_name(part.text, start, end):
+                if not note and not capitalized and _is_name(part.text, start, end):
                     note = NAME
                 elif original.islower():
                     lowercase.add(pid)
             weight = WEIGHTS[part.location] * (DISCOUNT if note else 1.0)
+            snippet = _snippet(part.text, start, end)
             found.setdefault(pid, []).append(
-                Located(part.field, part.location, weight, _snippet(part.text, start, end), note)
+                Located(part.field, part.location, weight, snippet, note, (number, start, end))
             )
             kept[place] = kept.get(place, 0) + 1
     for pid, places in found.items():
         if info[pid].name_check and pid not in lowercase and any(p.note == NAME for p in places):
             found[pid] = [p if p.note else _as_name(p) for p in places]
-    return found, defined
+    initials = {}
+    for acronym in acronyms - defined.keys():
+        spelled = next(filter(None, (initialism(part.text, acronym) for part in parts)), None)
+        if spelled:
+            initials[acronym] = spelled
+    return Reading(found, defined, initials)
 
 
 def _as_name(place: Located) -> Located:
@@ -155,8 +196,9 @@ def _as_name(place: Located) -> Located:
 
 
 def _spelled(exact: str, original: str) -> bool:
-    """Whether an abbreviation occurs as written ("MS", not "Ms.")."""
-    return original == exact or original == exact + "s"
+    """Whether an acronym occurs as written ("MS", not "Ms."; "CAR T", not "Car-T")."""
+    letters, wanted = _letters(original), _letters(exact)
+    return letters == wanted or letters == wanted + "s"
 
 
 def _sentence(folded: str, start: int, end: int) -> tuple[int, int]:
@@ -194,15 +236,19 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     mine = next((n for n, (a, b) in enumerate(items) if a <= start and end <= b), None)
     if mine is None:
         return False
-    short = [0 < len(sentence[a:b].split()) <= _LIST_ITEM_WORDS for a, b in items]
-    if not short[mine]:
+    # an item is short: its own words around the hit at most three, a neighbour's four
+    short = [0 < len(sentence[a:b].split()) <= _LIST_ITEM_WORDS + 1 for a, b in items]
+    own_start, own_end = items[mine]
+    outside = len(sentence[own_start:start].split()) + len(sentence[end:own_end].split())
+    if outside > _LIST_ITEM_WORDS:
         return False
+    short[mine] = True
     first = last = mine
     while first > 0 and short[first - 1]:
         first -= 1
     while last + 1 < len(items) and short[last + 1]:
         last += 1
-    return last - first >= 2 and ", " in sentence[items[first][0]:items[last][1]]
+    return last - first >= 2 and ", " in sentence[items[first][0] : items[last][1]]
 
 
 def _is_name(text: str, start: int, end: int) -> bool:
@@ -222,15 +268,24 @@ def _is_name(text: str, start: int, end: int) -> bool:
         genus = words_before[-1].strip("(\"'“‘")
         preceding = words_before[-2]
         return (
-            genus[:1].isupper() and genus[1:].islower() and genus.endswith(_GENUS_ENDINGS)
+            genus[:1].isupper()
+            and genus[1:].islower()
+            and genus.endswith(_GENUS_ENDINGS)
             and preceding[-1] not in _SENTENCE_START
         )
     return False
 
 
-def _is_title_case(title: str) -> bool:
-    words = [w for w in title.split() if len(w) > 3 and w[0].isalpha()]
-    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
+def _capitalized_prose(text: str) -> bool:
+    """Text where capitals say nothing about names: a Title Case headline, or German,
+    which capitalizes every noun (many words capitalized where no sentence starts)."""
+    words = text.split()
+    inner = [
+        word
+        for previous, word in itertools.pairwise(words)
+        if len(word) > 3 and word[0].isalpha() and previous[-1] not in ".!?:"
+    ]
+    return bool(inner) and sum(w[0].isupper() for w in inner) / len(inner) > 0.4
 
 
 def _snippet(text: str, start: int, end: int) -> str:
@@ -254,8 +309,11 @@ def related(long_form: str, vocabulary: frozenset[str]) -> bool:
 def vocabulary_of(terms: Iterable[str]) -> frozenset[str]:
     """The content words of a topic's terms (for `related`)."""
     return frozenset(
-        word for term in terms if not is_abbreviation(term)
-        for word in tokenize(term) if word not in _STOPWORDS
+        word
+        for term in terms
+        if not is_acronym(term)
+        for word in tokenize(term)
+        if word not in _STOPWORDS
     )
 
 
@@ -270,36 +328,53 @@ class Weighed:
         return self.adjusted.get(hit, hit).weight
 
 
-def weigh(hits: list[TermHit], defined: Mapping[str, str], vocabulary: frozenset[str]) -> Weighed:
-    """Apply the abbreviation rules for one topic (see the module docstring)."""
+def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> Weighed:
+    """Apply the acronym and headline rules for one topic (see the module docstring).
+
+    A hit inside a longer hit of the topic ("lupus" in "lupus nephritis") is dropped:
+    one mention is one piece of evidence.
+    """
+    hits = _outermost(hits)
     adjusted: dict[TermHit, TermHit] = {}
+    spelled_out = any(
+        not is_acronym(hit.term) or related(reading.defined.get(hit.term, ""), vocabulary)
+        for hit in hits
+    )
     for hit in hits:
-        long_form = defined.get(hit.term) if is_abbreviation(hit.term) else None
+        if not is_acronym(hit.term):
+            continue
+        long_form = reading.defined.get(hit.term)
+        if long_form is None and not spelled_out:
+            long_form = reading.initials.get(hit.term)
         if long_form is not None and not related(long_form, vocabulary):
-            adjusted[hit] = replace(
-                hit, weight=0.0, note=f"defined here as '{long_form}'"
-            )
+            adjusted[hit] = replace(hit, weight=0.0, note=f"stands for '{long_form}' here")
     text_hits = [hit for hit in hits if hit.location != "title"]
     if text_hits and all(
         hit.note or hit.location == "boilerplate" or hit in adjusted for hit in text_hits
     ):
         for hit in hits:
             if hit.location == "title" and not hit.note:
-                adjusted[hit] = replace(
-                    hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT
-                )
-    spelled_out = any(
-        not is_abbreviation(hit.term) or related(defined.get(hit.term, ""), vocabulary)
-        for hit in hits
-    )
+                adjusted[hit] = replace(hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT)
     if not spelled_out:
         for hit in hits:
-            if hit not in adjusted and hit.weight > 0:
+            if hit not in adjusted and hit.weight > 0 and is_abbreviation(hit.term):
                 adjusted[hit] = replace(
-                    hit, weight=hit.weight * DISCOUNT,
+                    hit,
+                    weight=hit.weight * DISCOUNT,
                     note=hit.note or "abbreviation never spelled out in the item",
                 )
     return Weighed([adjusted.get(hit, hit) for hit in hits], adjusted)
+
+
+def _outermost(hits: list[TermHit]) -> list[TermHit]:
+    """The hits not strictly inside a longer hit of the same passage."""
+    spans = [hit.span for hit in hits if hit.span is not None]
+    return [hit for hit in hits if hit.span is None or not _inside(hit.span, spans)]
+
+
+def _inside(span: tuple[int, int, int], spans: list[tuple[int, int, int]]) -> bool:
+    number, start, end = span
+    return any(n == number and s <= start and end <= e and e - s > end - start for n, s, e in spans)
 
 
 def score(weights: Iterable[float]) -> float:

@@ -37,7 +37,7 @@ class Atom:
                 if place.field in self.fields:
                     hits.append(TermHit(
                         text, place.field, place.location, place.snippet, place.weight,
-                        place.note, synonym_of,
+                        place.note, synonym_of, place.span,
                     ))
         return hits
 

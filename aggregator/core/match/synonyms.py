@@ -1,8 +1,8 @@
 """Curated synonym sets (aggregator/core/vocabulary/synonyms.toml) and which term gets one.
 
 A curator writes "CAR-T" and means Kymriah, "genetically modified autologous T cell
-immunotherapy" and obe-cel too; a topic whose term names a set's head or any of its
-members gets the whole set (unless the topic says `synonyms = false`). The config's
+immunotherapy" and obe-cel too; a topic whose term names a set's head gets the whole
+set (unless the topic says `synonyms = false`). The config's
 `[synonyms]` table adds terms to a set by its key.
 """
 
@@ -39,15 +39,11 @@ class Synonyms:
                 + ", ".join(repr(s.key) for s in sets)
             )
         self.sets = [
-            SynonymSet(s.key, s.head, s.source, s.terms + tuple(extra.get(s.key, ())))
-            for s in sets
+            SynonymSet(s.key, s.head, s.source, s.terms + tuple(extra.get(s.key, ()))) for s in sets
         ]
-        self._by_tokens: dict[tuple[str, ...], SynonymSet] = {}
-        for synonym_set in self.sets:
-            for term in synonym_set.terms:
-                self._by_tokens.setdefault(tuple(tokenize(term)), synonym_set)
+        self._by_tokens = {tuple(tokenize(s.head)): s for s in self.sets}
 
     def set_for(self, term: str) -> SynonymSet | None:
-        """The set a curator's term names (as its head or a member), if any."""
+        """The set a curator's term names as its head, if any: "lupus" gets "lupus
+        nephritis" and belimumab, but "lupus nephritis" does not get all of lupus."""
         return self._by_tokens.get(tuple(tokenize(term)))
-

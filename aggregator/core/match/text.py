@@ -142,12 +142,13 @@ class Aligned:
     whitespace), so positions map back exactly at chunk starts and ends.
     """
 
-    __slots__ = ("original", "folded", "_folded_starts", "_starts", "_ends")
+    __slots__ = ("original", "folded", "_folded_starts", "_folded_ends", "_starts", "_ends")
 
     def __init__(self, text: str) -> None:
         self.original = text
         pieces: list[str] = []
         self._folded_starts: list[int] = []
+        self._folded_ends: list[int] = []
         self._starts: list[int] = []
         self._ends: list[int] = []
         position = length = 0
@@ -160,14 +161,18 @@ class Aligned:
             self._starts.append(chunk.start())
             self._ends.append(chunk.end())
             length += len(folded)
+            self._folded_ends.append(length)
             position = chunk.end()
         self.folded = "".join(pieces)
 
-    def original_position(self, position: int) -> int:
-        """The position in the original text of a position in the folded text."""
-        k = bisect.bisect_right(self._folded_starts, position) - 1
+    def original_position(self, position: int, end: bool = False) -> int:
+        """The position in the original text of a position in the folded text; with
+        `end`, the end of a word maps to the end of the original word ("CAR-<b>T</b>")."""
+        k = bisect.bisect_right(self._folded_starts, position - end) - 1
         if k < 0:
             return position
+        if end and position == self._folded_ends[k]:
+            return self._ends[k]
         return min(self._starts[k] + position - self._folded_starts[k], self._ends[k])
 
 
