@@ -70,6 +70,7 @@ _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
 _LIST_SPLIT_RE = re.compile(r",(?!\d)|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
 _LIST_ITEM_WORDS = 3
 _SENTENCE_START = set(".!?:;\"“‘'([—-")
+_ENGLISH_WORDS = frozenset(("the", "of", "and", "to", "in", "a", "for", "with", "on", "by", "at"))
 _GENUS_ENDINGS = ("is", "us", "um", "ia", "ae", "ax", "ex", "yx")
 NAME = "used as a name"
 PASSING_IN_TEXT = "the text mentions it only in passing"
@@ -153,7 +154,7 @@ def locate(
         if part.location != "title":
             defined.update(definitions(part.text))
         aligned = Aligned(part.text)
-        capitalized = _capitalized_prose(part.text)
+        capitalized = _capitalized_prose(part.text) or not _english(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
             place = (pid, part.location)
             if kept.get(place, 0) >= (1 if part.location == "title" else MAX_PER_PLACE):
@@ -226,8 +227,12 @@ def _cue(folded: str, start: int, end: int, location: str) -> str:
 
 
 def _in_list(sentence: str, start: int, end: int) -> bool:
-    """Whether the span is one short item (at most three words) of an enumeration of
-    three or more, separated by commas (not a number's) and a final "and"/"or"."""
+    """Whether the span is an item of an enumeration of three or more ("malaria,
+    rheumatoid arthritis, lupus and psoriasis in adults"): a run of at least two short
+    items (the hit's own words around it at most three, a neighbour's at most four),
+    plus the items on either side, which may carry the sentence's lead-in and tail,
+    separated by commas (not a number's) and an "and"/"or" (an appositive such as
+    "NC-19X, its CD19 CAR-T therapy, in NOVA-MS1" has no "and")."""
     cuts = [0]
     for match in _LIST_SPLIT_RE.finditer(sentence):
         cuts += [match.start(), match.end()]
@@ -236,7 +241,6 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     mine = next((n for n, (a, b) in enumerate(items) if a <= start and end <= b), None)
     if mine is None:
         return False
-    # an item is short: its own words around the hit at most three, a neighbour's four
     short = [0 < len(sentence[a:b].split()) <= _LIST_ITEM_WORDS + 1 for a, b in items]
     own_start, own_end = items[mine]
     outside = len(sentence[own_start:start].split()) + len(sentence[end:own_end].split())
@@ -248,7 +252,16 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
         first -= 1
     while last + 1 < len(items) and short[last + 1]:
         last += 1
-    return last - first >= 2 and ", " in sentence[items[first][0] : items[last][1]]
+    if last == first:
+        return False
+    first, last = max(first - 1, 0), min(last + 1, len(items) - 1)
+    separators = [sentence[items[n][1] : items[n + 1][0]].strip() for n in range(first, last)]
+    return last - first >= 2 and "," in separators and bool({"and", "or"} & set(separators))
+
+
+def _english(text: str) -> bool:
+    """Whether text reads as English (name rules read English capitals only)."""
+    return not _ENGLISH_WORDS.isdisjoint(text.lower().split())
 
 
 def _is_name(text: str, start: int, end: int) -> bool:
@@ -277,15 +290,14 @@ def _is_name(text: str, start: int, end: int) -> bool:
 
 
 def _capitalized_prose(text: str) -> bool:
-    """Text where capitals say nothing about names: a Title Case headline, or German,
-    which capitalizes every noun (many words capitalized where no sentence starts)."""
+    """A Title Case headline: capitals there say nothing about names."""
     words = text.split()
     inner = [
         word
         for previous, word in itertools.pairwise(words)
         if len(word) > 3 and word[0].isalpha() and previous[-1] not in ".!?:"
     ]
-    return bool(inner) and sum(w[0].isupper() for w in inner) / len(inner) > 0.4
+    return bool(inner) and sum(w[0].isupper() for w in inner) / len(inner) > 0.6
 
 
 def _snippet(text: str, start: int, end: int) -> str:
