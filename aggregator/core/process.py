@@ -34,12 +34,12 @@ fingerprints every item.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aggregator.core.dedupe import fingerprint_item
-from aggregator.core.match import MatchDocument, TopicMatcher, repeated_paragraphs
+from aggregator.core.match import MatchDocument, ParagraphCounts, TopicMatcher
 from aggregator.core.normalize import normalize_entry
 from aggregator.models import Item, ItemRecord, ParsedFeed, RawEntry, StoredItem, TopicMatch
 
@@ -90,9 +90,12 @@ def topic_matches(
     return results, mentioned or any(result.matched for result in results)
 
 
-def source_boilerplate(items: Sequence[Item | StoredItem]) -> frozenset[str]:
-    """The paragraphs repeated across some items of one source (learned boilerplate)."""
-    return repeated_paragraphs([item.summary_html, item.content_html] for item in items)
+def paragraph_counts(items: Iterable[Item | StoredItem]) -> ParagraphCounts:
+    """Each source's paragraphs counted over `items` (to learn its boilerplate)."""
+    counts = ParagraphCounts()
+    for item in items:
+        counts.add(item.source, (item.summary_html, item.content_html))
+    return counts
 
 
 def item_record(
@@ -139,7 +142,7 @@ def process_feed(
             claimed.add(key)
     # Boilerplate is learned from the items this document brings (all of them on a
     # source's first poll): an issuer's About text repeats across its releases.
-    repeated = source_boilerplate(changed) if len(changed) > 1 else frozenset()
+    repeated = paragraph_counts(changed).repeated(source) if len(changed) > 1 else frozenset()
     records = [
         item_record(item, source_tags, matcher, fingerprint_all, repeated) for item in changed
     ]

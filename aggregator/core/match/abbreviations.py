@@ -11,7 +11,7 @@ what the text says they are.
 
 from __future__ import annotations
 
-import itertools
+import functools
 import re
 
 _PAREN_RE = re.compile(r"\(\s*([^()]{2,10}?)\s*\)")
@@ -39,27 +39,23 @@ def definitions(text: str) -> dict[str, str]:
     return found
 
 
-_WORD_RE = re.compile(r"[^\W\d_][^\W_]*")
-
-
 def initialism(text: str, acronym: str) -> str | None:
     """A run of capitalized words whose initials spell `acronym`'s letters ("Capital Area
     Rapid Transit" for CAR-T), or None: how news text often introduces an acronym
     without parentheses ("Capital Area Rapid Transit's CAR-T line")."""
+    pattern = _initials_pattern(acronym)
+    found = pattern.search(text) if pattern is not None else None
+    return " ".join(found.group().split()) if found else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _initials_pattern(acronym: str) -> re.Pattern[str] | None:
     letters = [c for c in acronym if c.isalpha()]
     if len(letters) < 2:
         return None
-    words = list(_WORD_RE.finditer(text))
-    size = len(letters)
-    for i in range(len(words) - size + 1):
-        run = words[i : i + size]
-        initials = all(
-            w.group()[0] == c and not w.group().isupper() for w, c in zip(run, letters, strict=True)
-        )
-        spaced = all(text[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
-        if initials and spaced:
-            return " ".join(w.group() for w in run)
-    return None
+    # each word: the capital, then a lowercase letter (not another all-caps acronym)
+    words = r"\s+".join(rf"{re.escape(c)}[^\W\d_A-Z][^\W_]*" for c in letters)
+    return re.compile(rf"(?<![^\W_]){words}(?![^\W_])")
 
 
 def _is_short_form(short: str) -> bool:

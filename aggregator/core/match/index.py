@@ -10,15 +10,16 @@ length of the text, not with the number of terms: 200 terms cost about what 2 do
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 from aggregator.core.match.text import (
     GAP_TOKEN_RE,
-    TOKEN_RE,
     fold,
     is_glued,
     is_soft_gap,
     plural_forms,
+    tokens_of,
 )
 
 Phrase = tuple[str, ...]
@@ -71,10 +72,14 @@ class PhraseIndex:
                     where.append(field)
         return found
 
+    def may_occur(self, text: str) -> bool:
+        """Whether a word of `text` starts a phrase (cheap: no phrase is compared)."""
+        return not self._keys.isdisjoint(tokens_of(fold(text)))
+
     def search_text(self, text: str) -> set[int]:
         """The ids of the phrases that occur in `text` as whole words."""
         folded = fold(text)
-        tokens = TOKEN_RE.findall(folded)
+        tokens = tokens_of(folded)
         candidates = self._keys.intersection(tokens)
         if not candidates:
             return set()
@@ -84,20 +89,22 @@ class PhraseIndex:
         gaps = [gap for gap, _ in GAP_TOKEN_RE.findall(folded, 0, end)]
         return {pid for pid, _, _ in self._starts_in(tokens, gaps, candidates, first_only=True)}
 
-    def occurrences(self, folded: str, wanted: frozenset[int]) -> list[Occurrence]:
-        """Every occurrence of the `wanted` phrases in `folded` (text already folded),
-        with its span (for locating a hit and quoting around it)."""
-        tokens = TOKEN_RE.findall(folded)
+    def occurrences(self, folded: str, wanted: frozenset[int] | None) -> list[Occurrence]:
+        """Every occurrence of the `wanted` phrases (None: all) in `folded` (text already
+        folded), with its span (for locating a hit and quoting around it)."""
+        tokens = tokens_of(folded)
         candidates = self._keys.intersection(tokens)
         if not candidates:
             return []
         end = folded.rfind(tokens[-1]) + len(tokens[-1])  # see search_text
-        pairs = list(GAP_TOKEN_RE.finditer(folded, 0, end))
-        gaps = [match.group(1) for match in pairs]
+        pairs = GAP_TOKEN_RE.findall(folded, 0, end)
+        gaps = [gap for gap, _ in pairs]
+        # where each gap and each token ends: token i spans ends[2i] to ends[2i + 1]
+        ends = list(itertools.accumulate(map(len, itertools.chain.from_iterable(pairs))))
         found = []
         for pid, first, last in self._starts_in(tokens, gaps, candidates, first_only=False):
-            if pid in wanted:
-                found.append((pid, pairs[first].start(2), pairs[last].end(2)))
+            if wanted is None or pid in wanted:
+                found.append((pid, ends[2 * first], ends[2 * last + 1]))
         return found
 
     def _starts_in(

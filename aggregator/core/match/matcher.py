@@ -39,6 +39,7 @@ from aggregator.core.match.query import (
 )
 from aggregator.core.match.relevance import (
     DEFAULT_MIN_SCORE,
+    NOTHING,
     WEIGHTS,
     Located,
     Reading,
@@ -66,6 +67,7 @@ from aggregator.core.match.text import tokenize
 from aggregator.models import TermHit, TopicMatch
 
 _LIST_PREFIX_RE = re.compile(r"([A-Za-z]+):\s*")
+_RUNNING_TEXT = ("title", "summary", "content")
 
 
 @dataclass(slots=True)
@@ -192,7 +194,7 @@ class _Topic:
             else:
                 failed.append(f"query not satisfied: {self.query.why_not(found)}")
             log += queried
-        weighed = weigh(_unique(log), reading, self.vocabulary)
+        weighed = weigh(_unique(log), reading, self.vocabulary) if log else NOTHING
         hits = weighed.hits
         total = score(hit.weight for hit in hits)
         if not failed and groups:
@@ -279,12 +281,11 @@ class TopicMatcher:
 
     def _run(
         self, doc: MatchDocument, explain: bool, search: bool
-    ) -> tuple[list[TopicMatch], dict[int, list[str]]]:
+    ) -> tuple[list[TopicMatch], Found]:
         """The topics' verdicts and the terms found; terms are searched for when a topic
         considers the item's source, or always with `search`."""
         considered = [topic.considers(doc) for topic in self._topics]
-        fields = self._index.search(self._texts(doc)) if search or any(considered) else {}
-        reading = self._locate(doc, fields) if fields else Reading({}, {}, {})
+        reading = self._read(doc) if search or any(considered) else Reading({})
         results: list[TopicMatch] = []
         for topic, considers in zip(self._topics, considered, strict=True):
             if considers:
@@ -298,19 +299,26 @@ class TopicMatcher:
                 reason += f"; by its terms alone it {verdict}: {would.reason}"
                 hits = would.hits
             results.append(TopicMatch(topic.slug, False, hits, reason))
-        return results, fields
+        return results, reading.found
 
-    def _locate(self, doc: MatchDocument, fields: dict[int, list[str]]) -> Reading:
-        """Each found phrase's weighed occurrences, and the item's acronyms. A hit in a
-        field that is not running text (a category, the author, the source) is a label
-        someone gave the item: it weighs like a headline hit."""
-        reading = locate(self._index, frozenset(fields), self._info, doc.passages())
-        for pid, where in fields.items():
+    def _read(self, doc: MatchDocument) -> Reading:
+        """Each phrase's weighed occurrences in the item. The running text (title,
+        summary, content) is only cut into passages and read closely when one of its
+        words starts a phrase; a hit in a field that is not running text (a category,
+        the author, the source) is a label someone gave the item: it weighs like a
+        headline hit."""
+        texts = self._texts(doc)
+        running = [text for name, text in texts if name in _RUNNING_TEXT]
+        labels = [(name, text) for name, text in texts if name not in _RUNNING_TEXT]
+        if any(self._index.may_occur(text) for text in running):
+            reading = locate(self._index, None, self._info, doc.passages())
+        else:
+            reading = Reading({})
+        for pid, where in (self._index.search(labels) if labels else {}).items():
             for name in where:
-                if name not in ("title", "summary", "content"):
-                    reading.found.setdefault(pid, []).append(
-                        Located(name, "metadata", WEIGHTS["metadata"], self._index_text(pid))
-                    )
+                reading.found.setdefault(pid, []).append(
+                    Located(name, "metadata", WEIGHTS["metadata"], self._index_text(pid))
+                )
         return reading
 
     def _index_text(self, pid: int) -> str:

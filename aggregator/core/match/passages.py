@@ -86,19 +86,28 @@ def paragraph_key(paragraph: str) -> str | None:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def repeated_paragraphs(items: Iterable[Iterable[str]]) -> frozenset[str]:
-    """The `paragraph_key`s found in at least two of the items (each item given as its
-    HTML fragments): what one source says in every release is its boilerplate."""
-    counts: Counter[str] = Counter()
-    for fragments in items:
+class ParagraphCounts:
+    """How many items of each source hold each paragraph (by `paragraph_key`): what one
+    source says in every release (its About text, safe harbor, contacts) is boilerplate.
+    Fed from stored items at start or re-match and from each fetched document."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, Counter[str]] = {}
+
+    def add(self, source: str, fragments: Iterable[str]) -> None:
+        """Count one item, given as its HTML fragments (summary, content)."""
         keys = {
             key
             for fragment in fragments
             for paragraph in html_paragraphs(fragment)
             if (key := paragraph_key(paragraph)) is not None
         }
-        counts.update(keys)
-    return frozenset(key for key, count in counts.items() if count >= 2)
+        self._counts.setdefault(source, Counter()).update(keys)
+
+    def repeated(self, source: str) -> frozenset[str]:
+        """The keys of the paragraphs found in at least two of the source's items."""
+        counts = self._counts.get(source, Counter())
+        return frozenset(key for key, count in counts.items() if count >= 2)
 
 
 def is_boilerplate_start(paragraph: str) -> bool:
@@ -126,15 +135,14 @@ def passages(
     for field, paragraphs in fields:
         in_section = False  # after a boilerplate heading such as "About Acme"
         for paragraph in paragraphs:
-            canonical = _SPACE_RE.sub(" ", fold(paragraph)).strip()
-            if canonical in seen:
+            if paragraph in seen:  # the lead repeated in the content
                 continue
-            seen.add(canonical)
+            seen.add(paragraph)
             starts = is_boilerplate_start(paragraph)
             if _is_heading(paragraph):
                 in_section = starts
-            key = paragraph_key(paragraph)
-            if starts or in_section or (key is not None and key in repeated):
+            learned = bool(repeated) and paragraph_key(paragraph) in repeated
+            if starts or in_section or learned:
                 result.append(Passage(field, "boilerplate", paragraph))
             elif not lead_given:
                 lead_given = True

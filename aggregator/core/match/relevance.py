@@ -32,7 +32,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from aggregator.core.match.abbreviations import definitions, initialism
 from aggregator.core.match.index import PhraseIndex
@@ -130,31 +130,43 @@ def _letters(text: str) -> str:
 
 @dataclass(slots=True)
 class Reading:
-    """What `locate` found in an item: each phrase's weighed occurrences, and the
-    acronyms the item defines ("long form (SF)") or spells with capitals' initials."""
+    """What `locate` found in an item: each phrase's weighed occurrences; and, read on
+    demand, the acronyms the item defines ("long form (SF)") or spells with the
+    initials of a run of capitalized words."""
 
     found: dict[int, list[Located]]
-    defined: dict[str, str]
-    initials: dict[str, str]
+    parts: Sequence[Passage] = ()
+    _defined: dict[str, str] | None = None
+    _initials: dict[str, str | None] = field(default_factory=dict)
+
+    def definition(self, acronym: str) -> str | None:
+        if self._defined is None:
+            self._defined = {}
+            for part in self.parts:
+                if part.location != "title":
+                    self._defined.update(definitions(part.text))
+        return self._defined.get(acronym)
+
+    def initials(self, acronym: str) -> str | None:
+        if acronym not in self._initials:
+            self._initials[acronym] = next(
+                filter(None, (initialism(part.text, acronym) for part in self.parts)), None
+            )
+        return self._initials[acronym]
 
 
 def locate(
     index: PhraseIndex,
-    wanted: frozenset[int],
+    wanted: frozenset[int] | None,
     info: Sequence[TermInfo],
     parts: Sequence[Passage],
 ) -> Reading:
     """Every weighed occurrence of the `wanted` phrases in the passages, by phrase id."""
     found: dict[int, list[Located]] = {}
     kept: dict[tuple[int, str], int] = {}
-    defined: dict[str, str] = {}
     lowercase: set[int] = set()  # name-checked phrases also written in lowercase
-    acronyms: set[str] = set()
     for number, part in enumerate(parts):
-        if part.location != "title":
-            defined.update(definitions(part.text))
         aligned = Aligned(part.text)
-        capitalized = _capitalized_prose(part.text) or not _english(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
             place = (pid, part.location)
             if kept.get(place, 0) >= (1 if part.location == "title" else MAX_PER_PLACE):
@@ -163,13 +175,11 @@ def locate(
             end = aligned.original_position(folded_end, end=True)
             original = part.text[start:end]
             term = info[pid]
-            if term.case_sensitive:
-                if not _spelled(term.case_sensitive, original):
-                    continue
-                acronyms.add(term.case_sensitive)
+            if term.case_sensitive and not _spelled(term.case_sensitive, original):
+                continue
             note = _cue(aligned.folded, folded_start, folded_end, part.location)
             if term.name_check:
-                if not note and not capitalized and _is_name(part.text, start, end):
+                if not note and _is_name(part.text, start, end) and _reads_names(part.text):
                     note = NAME
                 elif original.islower():
                     lowercase.add(pid)
@@ -182,12 +192,7 @@ def locate(
     for pid, places in found.items():
         if info[pid].name_check and pid not in lowercase and any(p.note == NAME for p in places):
             found[pid] = [p if p.note else _as_name(p) for p in places]
-    initials = {}
-    for acronym in acronyms - defined.keys():
-        spelled = next(filter(None, (initialism(part.text, acronym) for part in parts)), None)
-        if spelled:
-            initials[acronym] = spelled
-    return Reading(found, defined, initials)
+    return Reading(found, parts)
 
 
 def _as_name(place: Located) -> Located:
@@ -257,6 +262,12 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     first, last = max(first - 1, 0), min(last + 1, len(items) - 1)
     separators = [sentence[items[n][1] : items[n + 1][0]].strip() for n in range(first, last)]
     return last - first >= 2 and "," in separators and bool({"and", "or"} & set(separators))
+
+
+def _reads_names(text: str) -> bool:
+    """Whether capitals in this text can mark a name: English prose, not a Title Case
+    headline."""
+    return _english(text) and not _capitalized_prose(text)
 
 
 def _english(text: str) -> bool:
@@ -340,6 +351,10 @@ class Weighed:
         return self.adjusted.get(hit, hit).weight
 
 
+NOTHING = Weighed([], {})
+"""What `weigh` gives for no hits."""
+
+
 def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> Weighed:
     """Apply the acronym and headline rules for one topic (see the module docstring).
 
@@ -349,15 +364,15 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
     hits = _outermost(hits)
     adjusted: dict[TermHit, TermHit] = {}
     spelled_out = any(
-        not is_acronym(hit.term) or related(reading.defined.get(hit.term, ""), vocabulary)
+        not is_acronym(hit.term) or related(reading.definition(hit.term) or "", vocabulary)
         for hit in hits
     )
     for hit in hits:
         if not is_acronym(hit.term):
             continue
-        long_form = reading.defined.get(hit.term)
+        long_form = reading.definition(hit.term)
         if long_form is None and not spelled_out:
-            long_form = reading.initials.get(hit.term)
+            long_form = reading.initials(hit.term)
         if long_form is not None and not related(long_form, vocabulary):
             adjusted[hit] = replace(hit, weight=0.0, note=f"stands for '{long_form}' here")
     text_hits = [hit for hit in hits if hit.location != "title"]
@@ -380,13 +395,18 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
     """The hits not strictly inside a longer hit of the same passage."""
-    spans = [hit.span for hit in hits if hit.span is not None]
-    return [hit for hit in hits if hit.span is None or not _inside(hit.span, spans)]
+    by_passage: dict[int, list[tuple[int, int]]] = {}
+    for hit in hits:
+        if hit.span is not None:
+            by_passage.setdefault(hit.span[0], []).append(hit.span[1:])
+    if all(len(spans) < 2 for spans in by_passage.values()):
+        return hits
+    return [hit for hit in hits if hit.span is None or not _inside(hit.span, by_passage)]
 
 
-def _inside(span: tuple[int, int, int], spans: list[tuple[int, int, int]]) -> bool:
+def _inside(span: tuple[int, int, int], by_passage: dict[int, list[tuple[int, int]]]) -> bool:
     number, start, end = span
-    return any(n == number and s <= start and end <= e and e - s > end - start for n, s, e in spans)
+    return any(s <= start and end <= e and e - s > end - start for s, e in by_passage[number])
 
 
 def score(weights: Iterable[float]) -> float:
