@@ -199,6 +199,8 @@ class FeedEntry:
     author: str | None
     categories: list[str]  # the matched terms
     also_on: list[StoryCopy] = field(default_factory=list)
+    hits: list[TermHit] = field(default_factory=list)  # distinct, strongest first
+    score: float | None = None  # of `hits`; None for hits stored before scores
 
 
 @dataclass(slots=True)

@@ -148,3 +148,21 @@ def test_author_names_are_published_as_plain_text() -> None:
     story = stored(1, published=1.0, first_seen=1.0, author="<b>Dana</b> &amp; Lee")
     page = build_page(TOPIC, [story], base_url=BASE, fmt="json", page=1, page_size=5, total=1)
     assert page.entries[0].author == "Dana & Lee"
+
+
+def test_json_items_carry_the_score_and_located_hits() -> None:
+    hits = [TermHit("CAR-T", "title", "title", "First patient dosed with CAR-T", 3.0),
+            TermHit("Kymriah", "summary", "body", "unlike Kymriah, ...", 0.2, "comparison",
+                    "CAR-T")]
+    entry = FeedEntry(**{**{name: getattr(ENTRY, name) for name in FeedEntry.__slots__},
+                         "hits": hits, "score": 3.1})
+    [item] = json.loads(render(_with(PAGE, entries=[entry]), "json"))["items"]
+    assert item["_aggregator"]["score"] == 3.1
+    assert item["_aggregator"]["hits"] == [
+        {"term": "CAR-T", "location": "title", "weight": 3.0,
+         "snippet": "First patient dosed with CAR-T"},
+        {"term": "Kymriah", "location": "body", "weight": 0.2, "snippet": "unlike Kymriah, ...",
+         "note": "comparison", "synonym_of": "CAR-T"},
+    ]
+    [old] = json.loads(render(PAGE, "json"))["items"]  # hits stored before scores
+    assert "score" not in old["_aggregator"] and "hits" not in old["_aggregator"]

@@ -342,13 +342,14 @@ def vocabulary_of(terms: Iterable[str]) -> frozenset[str]:
 
 @dataclass(slots=True)
 class Weighed:
-    """A topic's hits after the abbreviation rules, and each original hit's new weight."""
+    """A topic's hits after its rules, and what each original hit now weighs (nothing
+    for a hit dropped as nested in, or the same as, another)."""
 
     hits: list[TermHit]
-    adjusted: dict[TermHit, TermHit]
+    weights: dict[TermHit, float]
 
     def weight_of(self, hit: TermHit) -> float:
-        return self.adjusted.get(hit, hit).weight
+        return self.weights.get(hit, 0.0)
 
 
 NOTHING = Weighed([], {})
@@ -380,7 +381,7 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
         hit.note or hit.location == "boilerplate" or hit in adjusted for hit in text_hits
     ):
         for hit in hits:
-            if hit.location == "title" and not hit.note:
+            if hit.location == "title" and not hit.note and hit not in adjusted:
                 adjusted[hit] = replace(hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT)
     if not spelled_out:
         for hit in hits:
@@ -390,11 +391,21 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
                     weight=hit.weight * DISCOUNT,
                     note=hit.note or "abbreviation never spelled out in the item",
                 )
-    return Weighed([adjusted.get(hit, hit) for hit in hits], adjusted)
+    kept = [adjusted.get(hit, hit) for hit in hits]
+    return Weighed(kept, {hit: new.weight for hit, new in zip(hits, kept, strict=True)})
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
-    """The hits not strictly inside a longer hit of the same passage."""
+    """The hits not strictly inside a longer hit of the same passage, and one hit per
+    span ("CAR-T cell" and "CAR T-cells" both read "CAR-T cells")."""
+    seen: set[tuple[int, int, int]] = set()
+    once = []
+    for hit in hits:
+        if hit.span is None or hit.span not in seen:
+            once.append(hit)
+            if hit.span is not None:
+                seen.add(hit.span)
+    hits = once
     by_passage: dict[int, list[tuple[int, int]]] = {}
     for hit in hits:
         if hit.span is not None:
@@ -407,6 +418,19 @@ def _outermost(hits: list[TermHit]) -> list[TermHit]:
 def _inside(span: tuple[int, int, int], by_passage: dict[int, list[tuple[int, int]]]) -> bool:
     number, start, end = span
     return any(s <= start and end <= e and e - s > end - start for s, e in by_passage[number])
+
+
+def distinct_hits(hits: Iterable[TermHit]) -> list[TermHit]:
+    """A story's hits once each (its copies repeat the same text), strongest first."""
+    unique = {(h.term, h.location, h.snippet, h.note): h for h in hits}
+    return sorted(unique.values(), key=lambda hit: -hit.weight)
+
+
+def story_score(hits: list[TermHit]) -> float | None:
+    """The score of a story's distinct hits; None for hits stored without weights."""
+    if not any(hit.location for hit in hits):
+        return None
+    return score(hit.weight for hit in distinct_hits(hits))
 
 
 def score(weights: Iterable[float]) -> float:
