@@ -8,8 +8,9 @@ The service polls the corpus once with every topic's `min_score = 0` (every item
 counted hit is stored with its weighed hits), so each (item, topic) score can be read
 back and any threshold scored without polling again. Items are split in two halves by a
 hash of their id (`--seed` changes the split): the threshold with the best mean F1 over
-the topics on the "choose" half is reported on both halves and the whole corpus. Only
-meaningful for topics with an include rule alone (one rule group), like topics.toml.
+the topics on the "choose" half (the middle one when several tie) is reported on both
+halves and the whole corpus. Only meaningful for topics with an include rule alone (one
+rule group), like topics.toml.
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("choose", "held-out")
     }
     curve = [(t, mean_f1(halves["choose"], topics, by_topic, t)) for t in THRESHOLDS]
-    best = max(curve, key=lambda pair: (round(pair[1], 4), -abs(pair[0] - 1.5)))[0]
+    top = max(round(f1, 4) for _, f1 in curve)
+    plateau = [t for t, f1 in curve if round(f1, 4) == top]
+    best = plateau[len(plateau) // 2]  # the middle of the best thresholds: least fitted
     print(
         f"corpus {args.corpus}: {len(corpus.items)} items; halves by seed {args.seed!r}: "
         f"{len(halves['choose'])} choose, {len(halves['held-out'])} held out"
