@@ -19,6 +19,7 @@ from aggregator.core.match.text import (
     is_glued,
     is_soft_gap,
     plural_forms,
+    token_set,
     tokens_of,
 )
 
@@ -33,6 +34,7 @@ class PhraseIndex:
         self._ids: dict[Phrase, int] = {}
         self._phrases: list[Phrase] = []
         self._last_forms: list[frozenset[str]] = []
+        self._inner: list[frozenset[str]] = []  # the tokens between first and last
         # first token (or plural spelling of a one-token phrase) -> phrase ids
         self._starts: dict[str, list[int]] = {}
         self._keys: frozenset[str] = frozenset()
@@ -49,6 +51,7 @@ class PhraseIndex:
         self._phrases.append(phrase)
         forms = plural_forms(phrase[-1])
         self._last_forms.append(frozenset(forms))
+        self._inner.append(frozenset(phrase[1:-1]))
         for key in forms if len(phrase) == 1 else (phrase[0],):
             self._starts.setdefault(key, []).append(pid)
         self._keys = frozenset(self._starts)
@@ -73,14 +76,15 @@ class PhraseIndex:
         return found
 
     def may_occur(self, text: str) -> bool:
-        """Whether a word of `text` starts a phrase (cheap: no phrase is compared)."""
-        return not self._keys.isdisjoint(tokens_of(fold(text)))
+        """Whether a phrase may occur in `text`: all its words do (no phrase compared)."""
+        folded = fold(text)
+        return bool(self._candidates(folded, tokens_of(folded)))
 
     def search_text(self, text: str) -> set[int]:
         """The ids of the phrases that occur in `text` as whole words."""
         folded = fold(text)
         tokens = tokens_of(folded)
-        candidates = self._keys.intersection(tokens)
+        candidates = self._candidates(folded, tokens)
         if not candidates:
             return set()
         # Stop at the end of the last token: a trailing run of punctuation would cost
@@ -93,7 +97,7 @@ class PhraseIndex:
         """Every occurrence of the `wanted` phrases (None: all) in `folded` (text already
         folded), with its span (for locating a hit and quoting around it)."""
         tokens = tokens_of(folded)
-        candidates = self._keys.intersection(tokens)
+        candidates = self._candidates(folded, tokens)
         if not candidates:
             return []
         end = folded.rfind(tokens[-1]) + len(tokens[-1])  # see search_text
@@ -107,8 +111,29 @@ class PhraseIndex:
                 found.append((pid, ends[2 * first], ends[2 * last + 1]))
         return found
 
+    def _candidates(self, folded: str, tokens: list[str]) -> set[str]:
+        """The tokens of the text that start a phrase whose other words all occur in the
+        text too: a common first word ("primary" of "primary progressive multiple
+        sclerosis") costs no scan of the text unless the rest of its phrase is there."""
+        keys = self._keys.intersection(tokens)
+        if not keys:
+            return keys
+        present = token_set(folded)
+        return {
+            key
+            for key in keys
+            if any(
+                len(self._phrases[pid]) == 1
+                or (self._inner[pid] <= present and not self._last_forms[pid].isdisjoint(present))
+                for pid in self._starts[key]
+            )
+        }
+
     def _starts_in(
-        self, tokens: list[str], gaps: list[str], candidates: frozenset[str] | set[str],
+        self,
+        tokens: list[str],
+        gaps: list[str],
+        candidates: frozenset[str] | set[str],
         first_only: bool,
     ) -> Iterator[tuple[int, int, int]]:
         """(phrase id, first token, last token) of each occurrence; with `first_only`,

@@ -142,6 +142,10 @@ class _Topic:
     min_score: float = DEFAULT_MIN_SCORE
     vocabulary: frozenset[str] = frozenset()  # content words of its terms (abbreviations)
 
+    @property
+    def include_only(self) -> bool:
+        return bool(self.include) and not self.require and self.query is None
+
     def considers(self, doc: MatchDocument) -> bool:
         if doc.source in self.trusted:
             return True
@@ -163,6 +167,9 @@ class _Topic:
         the score: each rule group (include, each require, query) must reach its share
         of `min_score`."""
         found = reading.found
+        nothing = self.include_pids.isdisjoint(found) and self.exclude_pids.isdisjoint(found)
+        if nothing and self.include_only and doc.source not in self.trusted:
+            return TopicMatch(self.slug, False, [], self.no_include)  # the common case
         excluded = [] if self.exclude_pids.isdisjoint(found) else _log(self.exclude, found)
         log: Log = []
         passed: list[str] = []

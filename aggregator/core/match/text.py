@@ -194,6 +194,12 @@ def tokens_of(folded: str) -> list[str]:
     return TOKEN_RE.findall(folded)
 
 
+@functools.lru_cache(maxsize=64)
+def token_set(folded: str) -> frozenset[str]:
+    """The distinct tokens of folded text (cached like `fold`)."""
+    return frozenset(tokens_of(folded))
+
+
 def tokenize(text: str) -> list[str]:
     """Fold then split text into tokens (for terms; the matcher also needs the gaps)."""
     return TOKEN_RE.findall(fold(text))
