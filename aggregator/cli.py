@@ -359,7 +359,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     ordered = sorted(stories.values(), key=lambda copies: -min(c[0].published for c in copies))
     for copies in ordered[: args.limit]:
         first, match = min(copies, key=lambda c: c[0].published)
-        extra = [f"score {match.score:.2f}: " + _hit_words(match.hits)] if match.hits else []
+        score = f"; score {match.score:.2f}" if match.score is not None else ""
+        extra = [f"matched: {_hit_words(match.hits)}{score}"] if match.hits else []
         extra += [f"also on {c[0].source}" for c in copies if c[0] is not first]
         _print_story(first.title, first.source, first.published, extra)
     print(f"{len(stories)} stories would be published in {args.slug}")
@@ -374,9 +375,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def _hit_words(hits: list[TermHit]) -> str:
-    """"'lupus' title, 'SLE' lead (list)": each term once per location."""
+    """"lupus (title), SLE (lead, list)": each term once per location and discount."""
     shown = dict.fromkeys(
-        f"{h.term!r} {h.location or h.field}" + (f" ({h.note})" if h.note else "") for h in hits
+        f"{h.term} ({h.location or h.field}" + (f", {h.note})" if h.note else ")") for h in hits
     )
     return ", ".join(shown)
 
