@@ -242,6 +242,15 @@ def test_a_word_used_as_a_name_counts_little(text: str) -> None:
     assert {hit.note for hit in result.hits} == {"used as a name"}
 
 
+def test_a_disease_written_with_capitals_is_not_a_name() -> None:
+    lead = "The company treats people living with Lupus and Lupus Nephritis in its trials."
+    result = judge(release("Trial update", lead), "lupus")
+    assert result.matched
+    assert ("lupus nephritis", "lead", "") in places(result)
+    capitals = release("Phase 2 data", "Adults with Systemic Lupus Erythematosus responded.")
+    assert judge(capitals, "lupus").matched
+
+
 def test_capitals_are_read_as_names_only_in_english_prose() -> None:
     assert judge(release("Systemischer Lupus erythematodes: neue Therapie"), "lupus").matched
     assert judge(

@@ -75,6 +75,15 @@ _SENTENCE_START = set(".!?:;\"“‘'([—-")
 _ENGLISH_WORDS = frozenset(("the", "of", "and", "to", "in", "a", "for", "with", "on", "by", "at"))
 _GENUS_ENDINGS = ("is", "us", "um", "ia", "ae", "ax", "ex", "yx")
 NAME = "used as a name"
+_QUOTES = set("'\"‘’“”")
+_FUNCTION_WORDS = frozenset(
+    ("of", "with", "for", "in", "on", "from", "to", "by", "at", "and", "or", "as")
+    + ("including", "against", "about", "like", "than", "into", "without", "has", "had")
+)
+_NAMING_WORDS = frozenset(
+    ("the", "a", "an", "named", "called", "dubbed", "vessel", "ship", "horse", "colt")
+    + ("filly", "band", "brand", "game", "constellation")
+)
 PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
     ("a", "an", "and", "or", "of", "the", "in", "on", "for", "to", "with", "by", "at", "as")
@@ -107,7 +116,7 @@ def term_info(written: Iterable[str]) -> TermInfo:
     spellings = list(written)
     exact = [s for s in spellings if is_acronym(s)]
     case_sensitive = exact[0].strip() if exact and len(exact) == len(spellings) else None
-    name_check = any(s.strip().islower() and not is_abbreviation(s) for s in spellings)
+    name_check = any(s.strip().isalpha() and s.strip().islower() for s in spellings)
     return TermInfo(case_sensitive, name_check)
 
 
@@ -278,18 +287,31 @@ def _english(text: str) -> bool:
 
 
 def _is_name(text: str, start: int, end: int) -> bool:
-    """A lowercase term written as a name: capitalized where no sentence starts ("the
-    vessel Lupus"), capitalized beside another capitalized word ("Lupus Rising"), or
-    after a capitalized Latin genus ("Canis lupus")."""
+    """A lowercase one-word term written as a name: capitalized in quotes ("vessel
+    'Lupus'"), beside another capitalized word ("Silver Lupus", "Lupus Brewing Co."),
+    after an article or a naming word ("the Lupus clouds", "the vessel Lupus") or in
+    apposition to a noun after an article ("the 52-foot sloop Lupus"); or
+    after a capitalized Latin genus ("Canis lupus"). A disease some writers capitalize
+    ("people living with Lupus") is not a name."""
     original = text[start:end]
     before = text[:start].rstrip()
     words_before = before.split()
+    following = text[end:].split(maxsplit=1)
     starts_sentence = not before or before[-1] in _SENTENCE_START
     if original[:1].isupper() and not original.isupper():
-        if not starts_sentence:
+        quoted = bool(before) and before[-1] in _QUOTES and text[end : end + 1] in _QUOTES
+        next_capital = bool(following) and following[0][:1].isupper()
+        if quoted or next_capital:
             return True
-        following = text[end:].split(maxsplit=1)
-        return bool(following) and following[0][:1].isupper() and following[0][1:].islower()
+        if starts_sentence or not words_before:
+            return False
+        previous = words_before[-1].strip(",;")
+        if previous[:1].isupper() or previous.lower() in _NAMING_WORDS:
+            return True
+        # apposition: "the 52-foot sloop Lupus", "a research vessel Lupus"
+        return previous.lower() not in _FUNCTION_WORDS and any(
+            word.lower() in ("the", "a", "an") for word in words_before[-4:-1]
+        )
     if words_before and not starts_sentence and len(words_before) > 1:
         genus = words_before[-1].strip("(\"'“‘")
         preceding = words_before[-2]
