@@ -17,8 +17,9 @@ from aggregator.publish.render import FORMATS
 from aggregator.version import __version__
 
 if TYPE_CHECKING:
-    from aggregator.core.match import MatchDocument
-    from aggregator.models import StoredItem
+    from aggregator.core.match import MatchDocument, ParagraphCounts
+    from aggregator.models import StoredItem, TermHit, TopicMatch
+    from aggregator.store.base import SQLStore
 
 DEFAULT_CONFIG = "aggregator.toml"
 
@@ -208,11 +209,53 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_document(stored: StoredItem, tags: dict[str, list[str]]) -> MatchDocument:
-    """What the matcher reads of a stored item; `tags`: source name -> its tags."""
+def _stored_document(
+    stored: StoredItem, tags: dict[str, list[str]], counts: ParagraphCounts | None = None
+) -> MatchDocument:
+    """What the matcher reads of a stored item; `tags`: source name -> its tags;
+    `counts`: the stored paragraphs, to recognise the source's boilerplate."""
     from aggregator.core.process import match_document
 
-    return match_document(stored, tags.get(stored.source, []))
+    repeated = counts.repeated(stored.source) if counts is not None else frozenset()
+    return match_document(stored, tags.get(stored.source, []), repeated)
+
+
+def _paragraph_counts(store: SQLStore, since: float, source: str | None = None) -> ParagraphCounts:
+    """The stored items' paragraphs per source (of one source, if given)."""
+    from aggregator.core.process import paragraph_counts
+
+    return paragraph_counts(
+        item for batch in store.items_since(since) for item in batch
+        if source is None or item.source == source
+    )
+
+
+def _min_score(config: Config, slug: str) -> float:
+    from aggregator.core.match import DEFAULT_MIN_SCORE
+
+    chosen = config.topic(slug).min_score
+    return DEFAULT_MIN_SCORE if chosen is None else chosen
+
+
+def _verdict(match: TopicMatch, min_score: float) -> str:
+    """"MATCHES (score 4.33, min_score 1.5): <reason>" """
+    verdict = "MATCHES" if match.matched else "does not match"
+    if match.score is not None and match.hits:
+        verdict += f" (score {match.score:.2f}, min_score {min_score:g})"
+    return f"{verdict}: {match.reason}"
+
+
+def _hit_lines(hits: list[TermHit]) -> list[str]:
+    """One line per hit: where, its weight, the term, why it was discounted, a snippet."""
+    lines = []
+    for hit in hits:
+        term = repr(hit.term)
+        if hit.synonym_of:
+            term += f" (synonym of {hit.synonym_of!r})"
+        note = f" [{hit.note}]" if hit.note else ""
+        where = hit.location or hit.field
+        lines.append(f"{where:<11} {hit.weight:4.2f}  {term}{note}  «{hit.snippet}»")
+    return lines
 
 
 def _source_tags(config: Config) -> dict[str, list[str]]:
@@ -234,9 +277,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"item {item.item_id} from {item.source}: {item.title}")
         print(f"  link: {item.link}\n  published: {_when(item.published)}")
         print(f"  story: {item.story_id}")
-        for match in matcher.explain(_stored_document(item, _source_tags(config))):
-            verdict = "MATCHES" if match.matched else "does not match"
-            print(f"  topic {match.topic}: {verdict}: {match.reason}")
+        since = time.time() - config.storage.retention_days * 86400
+        counts = _paragraph_counts(store, since, item.source)
+        for match in matcher.explain(_stored_document(item, _source_tags(config), counts)):
+            print(f"  topic {match.topic}: {_verdict(match, _min_score(config, match.topic))}")
+            for line in _hit_lines(match.hits):
+                print(f"      {line}")
         threshold = config.dedupe.threshold
         if not item.fingerprinted:
             print("  not compared when stored: outside the dedupe scope (no topic matched "
@@ -291,25 +337,46 @@ def cmd_preview(args: argparse.Namespace) -> int:
     except KeyError:
         print(f"no topic {args.slug!r}", file=sys.stderr)
         return 2
-    matcher = compile_topics([config.topic(args.slug)], config.terms)
+    matcher = compile_topics([config.topic(args.slug)], config.terms, config.synonyms)
     store = open_store(config.storage_url())
     since = time.time() - config.storage.retention_days * 86400
     stories: dict[str, list[Any]] = {}
+    rejected: list[tuple[StoredItem, TopicMatch]] = []
     tags = _source_tags(config)
+    counts = _paragraph_counts(store, since)
     for batch in store.items_since(since):
         for stored in batch:
-            match = matcher.match(_stored_document(stored, tags))[0]
+            match = matcher.match(_stored_document(stored, tags, counts))[0]
             if match.matched:
                 stories.setdefault(stored.story_id, []).append((stored, match))
+            elif match.hits:
+                rejected.append((stored, match))
     store.close()
+    min_score = _min_score(config, args.slug)
     ordered = sorted(stories.values(), key=lambda copies: -min(c[0].published for c in copies))
     for copies in ordered[: args.limit]:
         first, match = min(copies, key=lambda c: c[0].published)
-        extra = ["matched: " + ", ".join(f"{h.term} ({h.field})" for h in match.hits)]
+        score = f"; score {match.score:.2f}" if match.score is not None else ""
+        extra = [f"matched: {_hit_words(match.hits)}{score}"] if match.hits else []
         extra += [f"also on {c[0].source}" for c in copies if c[0] is not first]
         _print_story(first.title, first.source, first.published, extra)
     print(f"{len(stories)} stories would be published in {args.slug}")
+    if args.rejected:
+        print(f"\n{len(rejected)} items have the topic's terms but were not kept "
+              f"(min_score {min_score:g}):")
+        rejected.sort(key=lambda pair: -pair[0].published)
+        for stored, match in rejected[: args.limit]:
+            extra = [f"score {match.score or 0:.2f}: {match.reason}", *_hit_lines(match.hits)]
+            _print_story(stored.title, stored.source, stored.published, extra)
     return 0
+
+
+def _hit_words(hits: list[TermHit]) -> str:
+    """"lupus (title), SLE (lead, list)": each term once per location and discount."""
+    shown = dict.fromkeys(
+        f"{h.term} ({h.location or h.field}" + (f", {h.note})" if h.note else ")") for h in hits
+    )
+    return ", ".join(shown)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -382,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "List what a topic would publish from stored items, before deploying.")
     preview.add_argument("slug")
     preview.add_argument("--limit", type=int, default=50)
+    preview.add_argument("--rejected", action="store_true",
+                         help="also list the items with the topic's terms that the score "
+                              "dropped, and why")
     return parser
 
 

@@ -8,6 +8,8 @@ modules.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -111,22 +113,64 @@ class Item:
     content_hash: str  # changes when the visible content changes
 
 
+LOCATIONS = ("title", "lead", "body", "boilerplate", "metadata")
+"""Where in an item a hit is, strongest first (see aggregator.core.match.relevance)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TermHit:
-    """One term (or phrase) found in one field of an item."""
+    """One term (or phrase) found in one field of an item.
+
+    `location`, `snippet`, `weight` and `note` say how much the hit counts and why: a
+    headline hit weighs more than one in the issuer's "About" paragraph, and a passing
+    mention ("unlike CAR-T, ...") is discounted, with `note` naming the cue. `synonym_of`
+    names the curator's term when the hit is a shipped synonym of it. Hits stored before
+    these existed load with the defaults (see `hits_from_json`).
+    """
 
     term: str
     field: str
+    location: str = ""
+    snippet: str = ""
+    weight: float = 0.0
+    note: str = ""
+    synonym_of: str = ""
+    # where in the item (passage number, start, end): only to tell nested hits apart
+    span: tuple[int, int, int] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
 class TopicMatch:
-    """Whether an item belongs to a topic, and why."""
+    """Whether an item belongs to a topic, and why; `score` is the summed weight of the
+    hits that decided it (None when no score was computed, e.g. a trusted source)."""
 
     topic: str
     matched: bool
     hits: list[TermHit] = field(default_factory=list)
     reason: str = ""
+    score: float | None = None
+
+
+_HIT_KEYS = ("location", "snippet", "weight", "note", "synonym_of")
+
+
+def hits_to_json(hits: Iterable[TermHit]) -> str:
+    """Hits as stored: `[term, field]`, plus an object of the non-default extras."""
+    rows: list[list[object]] = []
+    for hit in hits:
+        extra = {key: getattr(hit, key) for key in _HIT_KEYS if getattr(hit, key)}
+        rows.append([hit.term, hit.field, extra] if extra else [hit.term, hit.field])
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def hits_from_json(text: str) -> list[TermHit]:
+    """Hits from their stored form; rows stored before hits had extras (`[term, field]`)
+    load with the defaults."""
+    hits = []
+    for row in json.loads(text):
+        extra = row[2] if len(row) > 2 else {}
+        hits.append(TermHit(row[0], row[1], **{k: extra[k] for k in _HIT_KEYS if k in extra}))
+    return hits
 
 
 @dataclass(slots=True)
@@ -156,6 +200,8 @@ class FeedEntry:
     author: str | None
     categories: list[str]  # the matched terms
     also_on: list[StoryCopy] = field(default_factory=list)
+    hits: list[TermHit] = field(default_factory=list)  # distinct, strongest first
+    score: float | None = None  # of `hits`; None for hits stored before scores
 
 
 @dataclass(slots=True)

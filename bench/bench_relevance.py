@@ -85,9 +85,21 @@ def errors(
         matched = hits.get(item.id, {}).get(topic)
         lines += [
             f"{'FP' if got else 'FN'} {topic} [{item.trap or '?'}] {item_line(item)}",
-            f"     terms in: {where}" + (f"; service hits: {matched}" if matched else ""),
+            f"     terms in: {where}" + (f"; service hits: {shown(matched)}" if matched else ""),
         ]
     return lines
+
+
+def shown(hits: list) -> str:
+    """Stored hits, compact: 'CAR-T' title 3.0, 'lupus' body 0.2 (comparison), ..."""
+    parts = []
+    for term, field, *extra in hits:
+        more = extra[0] if extra else {}
+        where = more.get("location", field)
+        note = f" ({more['note']})" if more.get("note") else ""
+        weight = f" {more['weight']:.1f}" if "weight" in more else ""
+        parts.append(f"{term!r} {where}{weight}{note}")
+    return ", ".join(parts)
 
 
 def trap_table(items: list[Item], topics: list[str], systems: Mapping[str, Kept]) -> str:

@@ -161,3 +161,21 @@ def test_copies_are_told_from_coverage() -> None:
             '<p>Also covered by: <a href="https://fierce.example/2">FierceBiotech</a></p>'
             ) in item["content_html"]
     assert [c["coverage"] for c in item["_aggregator"]["also_on"]] == [False, True]
+
+
+def test_json_items_carry_the_score_and_located_hits() -> None:
+    hits = [TermHit("CAR-T", "title", "title", "First patient dosed with CAR-T", 3.0),
+            TermHit("Kymriah", "summary", "body", "unlike Kymriah, ...", 0.2, "comparison",
+                    "CAR-T")]
+    entry = FeedEntry(**{**{name: getattr(ENTRY, name) for name in FeedEntry.__slots__},
+                         "hits": hits, "score": 3.1})
+    [item] = json.loads(render(_with(PAGE, entries=[entry]), "json"))["items"]
+    assert item["_aggregator"]["score"] == 3.1
+    assert item["_aggregator"]["hits"] == [
+        {"term": "CAR-T", "location": "title", "weight": 3.0,
+         "snippet": "First patient dosed with CAR-T"},
+        {"term": "Kymriah", "location": "body", "weight": 0.2, "snippet": "unlike Kymriah, ...",
+         "note": "comparison", "synonym_of": "CAR-T"},
+    ]
+    [old] = json.loads(render(PAGE, "json"))["items"]  # hits stored before scores
+    assert "score" not in old["_aggregator"] and "hits" not in old["_aggregator"]

@@ -431,6 +431,12 @@ def test_index_page_shows_topics_stories_and_source_health(live: LiveServer) -> 
     assert nuvexa.xpath(".//time/@datetime") == ["2026-11-10T12:00:00Z"]
     terms = nuvexa.xpath(".//*[contains(@class, 'terms')]/span/text()")
     assert "CAR-T" in terms and "systemic lupus erythematosus" in terms
+    # each chip says where the hit is, styled by location, with a snippet to hover
+    chips = nuvexa.xpath(".//*[contains(@class, 'terms')]/span")
+    locations = {chip.text: chip.get("class").split()[1] for chip in chips}
+    assert locations["CAR-T"] == "hit-title"
+    assert all(chip.get("title").startswith("in ") and ": " in chip.get("title") for chip in chips)
+    assert "score" in nuvexa.xpath("string(.//*[contains(@class, 'terms')])")
     assert nuvexa.xpath(".//*[contains(@class, 'also-on')]/a/text()") == ["Nuvexa Newsroom"]
     feeds = topic.xpath(".//p[@class='feeds']/a/@href")
     assert feeds == [f"{BASE}/feeds/{SLUG}.{fmt}" for fmt in ("atom", "rss", "json")]

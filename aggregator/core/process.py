@@ -34,12 +34,12 @@ fingerprints every item.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aggregator.core.dedupe import fingerprint_item
-from aggregator.core.match import MatchDocument, TopicMatcher
+from aggregator.core.match import MatchDocument, ParagraphCounts, TopicMatcher
 from aggregator.core.normalize import normalize_entry
 from aggregator.models import Item, ItemRecord, ParsedFeed, RawEntry, StoredItem, TopicMatch
 
@@ -61,8 +61,11 @@ def entry_digest(entry: RawEntry) -> bytes:
     return hashlib.blake2b(repr(entry).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def match_document(item: Item | StoredItem, source_tags: Sequence[str]) -> MatchDocument:
-    """What the matcher reads of an item, new or stored."""
+def match_document(
+    item: Item | StoredItem, source_tags: Sequence[str], repeated: frozenset[str] = frozenset()
+) -> MatchDocument:
+    """What the matcher reads of an item, new or stored; `repeated` holds the paragraphs
+    its source repeats across items (see `source_boilerplate`)."""
     return MatchDocument(
         title=item.title_text,
         summary=item.summary_text,
@@ -71,6 +74,9 @@ def match_document(item: Item | StoredItem, source_tags: Sequence[str]) -> Match
         author=item.author,
         source=item.source,
         source_tags=list(source_tags),
+        summary_html=item.summary_html,
+        content_html=item.content_html,
+        repeated=repeated,
     )
 
 
@@ -84,11 +90,20 @@ def topic_matches(
     return results, mentioned or any(result.matched for result in results)
 
 
+def paragraph_counts(items: Iterable[Item | StoredItem]) -> ParagraphCounts:
+    """Each source's paragraphs counted over `items` (to learn its boilerplate)."""
+    counts = ParagraphCounts()
+    for item in items:
+        counts.add(item.source, (item.summary_html, item.content_html))
+    return counts
+
+
 def item_record(
-    item: Item, source_tags: Sequence[str], matcher: TopicMatcher, fingerprint_all: bool
+    item: Item, source_tags: Sequence[str], matcher: TopicMatcher, fingerprint_all: bool,
+    repeated: frozenset[str] = frozenset(),
 ) -> ItemRecord:
     """Match `item` against every topic and fingerprint it if it is in the dedupe scope."""
-    results, in_scope = topic_matches(matcher, match_document(item, source_tags))
+    results, in_scope = topic_matches(matcher, match_document(item, source_tags, repeated))
     wanted = fingerprint_all or in_scope
     return ItemRecord(
         item=item,
@@ -125,7 +140,12 @@ def process_feed(
         if key not in claimed:  # a later entry with a taken key is not the item: if it
             keys[digest] = key  # is alone next time, it must be normalized and written
             claimed.add(key)
-    records = [item_record(item, source_tags, matcher, fingerprint_all) for item in changed]
+    # Boilerplate is learned from the items this document brings (all of them on a
+    # source's first poll): an issuer's About text repeats across its releases.
+    repeated = paragraph_counts(changed).repeated(source) if len(changed) > 1 else frozenset()
+    records = [
+        item_record(item, source_tags, matcher, fingerprint_all, repeated) for item in changed
+    ]
     dates = [entry.published or entry.updated for entry in feed.entries]
     return ProcessedFeed(
         items=records,

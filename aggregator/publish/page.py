@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode
 
+from aggregator.core.match import distinct_hits, story_score
 from aggregator.core.sanitize import html_to_text
 from aggregator.models import FeedEntry, FeedPage, StoredStory, utc_datetime
 from aggregator.publish.render import EPOCH, FORMATS
@@ -54,6 +55,8 @@ def feed_entry(story: StoredStory) -> FeedEntry:
         author=html_to_text(primary.author) or None,  # sources send markup in names too
         categories=list(dict.fromkeys(hit.term for hit in story.hits)),
         also_on=story.copies,
+        hits=distinct_hits(story.hits),
+        score=story_score(story.hits),
     )
 
 

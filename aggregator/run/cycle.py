@@ -28,7 +28,12 @@ from aggregator import metrics
 from aggregator.config import Config, SourceConfig
 from aggregator.core.dedupe import stored_fingerprint
 from aggregator.core.match import TopicMatcher, compile_topics
-from aggregator.core.process import ProcessedFeed, match_document, topic_matches
+from aggregator.core.process import (
+    ProcessedFeed,
+    match_document,
+    paragraph_counts,
+    topic_matches,
+)
 from aggregator.models import (
     FetchRequest,
     FetchResult,
@@ -101,6 +106,7 @@ def rules_hash(config: Config, slug: str) -> str:
     payload = {
         "topic": topic.model_dump(exclude={"title", "description", "max_entries"}),
         "terms": config.terms,
+        "synonyms": config.synonyms,
         "tags": {s.name: s.tags for s in config.sources},
         "dedupe_scope": config.dedupe.scope,  # "all" must fingerprint what "topics" did not
     }
@@ -121,7 +127,7 @@ class Pipeline:
     def __init__(self, config: Config, store: SQLStore):
         self.config = config
         self.store = store
-        self.matcher = compile_topics(config.topics, config.terms)
+        self.matcher = compile_topics(config.topics, config.terms, config.synonyms)
         self.policy = merge_policy(config)
         self.processor = DocumentProcessor(config, self.matcher)
         self._sources = {source.name: source for source in config.sources}
@@ -356,12 +362,16 @@ def rematch_changed_topics(
     tags = {source.name: source.tags for source in config.sources}
     policy = merge_policy(config)
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}
+    # a first pass learns each source's boilerplate from what the store holds
+    counts = paragraph_counts(item for batch in store.items_since(since) for item in batch)
     for batch in store.items_since(since):
         late: list[LateFingerprint] = []
         page: list[tuple[StoredItem, list[TopicMatch]]] = []
         for stored in batch:
-            results, in_scope = topic_matches(
-                matcher, match_document(stored, tags.get(stored.source, [])))
+            document = match_document(
+                stored, tags.get(stored.source, []), counts.repeated(stored.source)
+            )
+            results, in_scope = topic_matches(matcher, document)
             if not stored.fingerprinted and (in_scope or config.dedupe.scope == "all"):
                 late.append(LateFingerprint(stored.item_id, stored.canonical_link,
                                             stored.published, stored_fingerprint(stored)))

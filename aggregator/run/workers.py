@@ -61,18 +61,20 @@ class MatchRules:
     digest: str
     topics: tuple[dict[str, Any], ...]
     terms: Mapping[str, list[str]]
+    synonyms: Mapping[str, list[str]]
 
     @classmethod
     def of(cls, config: Config) -> MatchRules:
         topics = tuple({name: getattr(topic, name) for name in RULE_FIELDS}
                        for topic in config.topics)
-        payload = json.dumps([topics, config.terms], sort_keys=True)  # what a worker compiles
+        # what a worker compiles
+        payload = json.dumps([topics, config.terms, config.synonyms], sort_keys=True)
         digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-        return cls(digest, topics, dict(config.terms))
+        return cls(digest, topics, dict(config.terms), dict(config.synonyms))
 
     def compile(self) -> TopicMatcher:
         topics = [cast(TopicRules, SimpleNamespace(**topic)) for topic in self.topics]
-        return compile_topics(topics, self.terms)
+        return compile_topics(topics, self.terms, self.synonyms)
 
 
 @dataclass(frozen=True, slots=True)

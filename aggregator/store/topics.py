@@ -3,23 +3,22 @@ re-matching history, and reading a topic's stories."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
 from aggregator.core.dedupe.decide import match_changes
 from aggregator.core.dedupe.text import is_release
-from aggregator.models import StoredItem, StoredStory, StoryCopy, TermHit, utc_datetime
+from aggregator.models import (
+    StoredItem,
+    StoredStory,
+    StoryCopy,
+    TermHit,
+    hits_from_json,
+    hits_to_json,
+    utc_datetime,
+)
 from aggregator.store.engine import Cursor, StoreEngine, chunks, marks, retried
 from aggregator.store.rows import ITEM_COLUMNS, stored_item
-
-
-def _hits_json(hits: Iterable[TermHit]) -> str:
-    return json.dumps([[hit.term, hit.field] for hit in hits], ensure_ascii=False)
-
-
-def _hits_from_json(text: str) -> list[TermHit]:
-    return [TermHit(term, field) for term, field in json.loads(text)]
 
 
 class Topics(StoreEngine):
@@ -41,7 +40,7 @@ class Topics(StoreEngine):
         if not new:
             cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
             before = dict(cur.fetchall())
-        changes = match_changes(before, {t: _hits_json(h) for t, h in matches.items()})
+        changes = match_changes(before, {t: hits_to_json(h) for t, h in matches.items()})
         for topic in changes.delete:
             cur.execute("DELETE FROM matches WHERE topic = ? AND item_id = ?", (topic, item_id))
         for topic, hits in changes.upsert.items():
@@ -138,7 +137,7 @@ class Topics(StoreEngine):
                 cur.execute("DELETE FROM matches WHERE topic = ? AND item_id = ?", (topic, item_id))
                 changes += 1
             for item_id, (_, hits) in matches.items():
-                hits_json = _hits_json(hits)
+                hits_json = hits_to_json(hits)
                 if before.get(item_id) == hits_json:
                     continue
                 # The item's story as stored now: a late join in this re-match may
@@ -201,7 +200,7 @@ class Topics(StoreEngine):
             )
             hits_by_story: dict[str, list[TermHit]] = {}
             for story_id, hits in cur.fetchall():
-                hits_by_story.setdefault(story_id, []).extend(_hits_from_json(hits))
+                hits_by_story.setdefault(story_id, []).extend(hits_from_json(hits))
         result = []
         for story_id, published, updated, primary_id in stories:
             items = items_by_story.get(story_id, [])
@@ -232,4 +231,4 @@ class Topics(StoreEngine):
     def item_matches(self, item_id: str) -> dict[str, list[TermHit]]:
         with self.transaction(write=False) as cur:
             cur.execute("SELECT topic, hits FROM matches WHERE item_id = ?", (item_id,))
-            return {topic: _hits_from_json(hits) for topic, hits in cur.fetchall()}
+            return {topic: hits_from_json(hits) for topic, hits in cur.fetchall()}

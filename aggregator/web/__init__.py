@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from aggregator import metrics
+from aggregator.core.match import distinct_hits, story_score
 from aggregator.models import StoredStory, utc_datetime
 from aggregator.publish.page import feed_url
 from aggregator.publish.render import FORMATS, GENERATOR
@@ -131,12 +132,22 @@ def _render_index(service: Service) -> str:
 
 
 def _story_view(story: StoredStory) -> dict[str, object]:
-    """What the page shows of one story: matched terms once each, with their fields."""
-    fields: dict[str, list[str]] = {}
-    for hit in story.hits:
-        fields.setdefault(hit.term, [])
-        if hit.field not in fields[hit.term]:
-            fields[hit.term].append(hit.field)
+    """What the page shows of one story: its score, and one chip per matched term and
+    location (strongest first), styled by location, a snippet of the text around the
+    hit beside it. Hits stored before locations show their fields, as they did."""
+    chips: dict[tuple[str, str], dict[str, str]] = {}
+    for hit in distinct_hits(story.hits):
+        where = hit.location or hit.field
+        if (hit.term, where) in chips:
+            continue
+        detail = f"in {where}" + (f" ({hit.note})" if hit.note else "")
+        if hit.synonym_of:
+            detail += f"; synonym of {hit.synonym_of}"
+        chips[(hit.term, where)] = {
+            "term": hit.term, "location": where, "detail": detail, "snippet": hit.snippet,
+            "passing": "passing" if hit.note else "",
+        }
+    score = story_score(story.hits)
     published = utc_datetime(story.published)
     return {
         "title": story.primary.title,
@@ -144,6 +155,7 @@ def _story_view(story: StoredStory) -> dict[str, object]:
         "source": story.primary.source,
         "published_iso": published.isoformat().replace("+00:00", "Z"),
         "published_text": published.strftime("%Y-%m-%d %H:%M UTC"),
-        "terms": fields,
+        "chips": list(chips.values()),
+        "score": None if score is None else f"{score:.1f}",
         "copies": story.copies,
     }

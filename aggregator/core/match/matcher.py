@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aggregator.core.match.index import PhraseIndex
+from aggregator.core.match.passages import Passage, html_paragraphs, passages
 from aggregator.core.match.query import (
     DEFAULT_FIELDS,
     FIELDS,
@@ -35,6 +36,19 @@ from aggregator.core.match.query import (
     QuerySyntaxError,
     Term,
     parse_query,
+)
+from aggregator.core.match.relevance import (
+    DEFAULT_MIN_SCORE,
+    NOTHING,
+    WEIGHTS,
+    Located,
+    Reading,
+    TermInfo,
+    locate,
+    score,
+    term_info,
+    vocabulary_of,
+    weigh,
 )
 from aggregator.core.match.rules import (
     Atom,
@@ -48,10 +62,12 @@ from aggregator.core.match.rules import (
     describe,
     describe_atoms,
 )
+from aggregator.core.match.synonyms import Synonyms
 from aggregator.core.match.text import tokenize
 from aggregator.models import TermHit, TopicMatch
 
 _LIST_PREFIX_RE = re.compile(r"([A-Za-z]+):\s*")
+_RUNNING_TEXT = ("title", "summary", "content")
 
 
 @dataclass(slots=True)
@@ -65,6 +81,26 @@ class MatchDocument:
     author: str | None
     source: str  # source name
     source_tags: list[str] = field(default_factory=list)
+    # The HTML the text fields came from, for paragraphs (empty: each field is one).
+    summary_html: str = ""
+    content_html: str = ""
+    # `passages.paragraph_key`s of paragraphs this source repeats across its items.
+    repeated: frozenset[str] = frozenset()
+
+    def passages(self) -> list[Passage]:
+        """The item's text as located passages (see `passages`)."""
+        return passages(
+            self.title,
+            [
+                ("summary", html_paragraphs(self.summary_html) or _one(self.summary)),
+                ("content", html_paragraphs(self.content_html) or _one(self.content)),
+            ],
+            self.repeated,
+        )
+
+
+def _one(text: str) -> list[str]:
+    return [text] if text else []
 
 
 class RuleError(ValueError):
@@ -86,6 +122,8 @@ class TopicRules(Protocol):
     sources: list[str]
     tags: list[str]
     trusted_sources: list[str]
+    min_score: float | None  # None: DEFAULT_MIN_SCORE
+    synonyms: bool  # add the shipped synonym set a term names
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +139,12 @@ class _Topic:
     include_pids: frozenset[int] = frozenset()  # every phrase id of the include atoms
     exclude_pids: frozenset[int] = frozenset()
     no_include: str = ""  # the (constant) reason when no include term is found
+    min_score: float = DEFAULT_MIN_SCORE
+    vocabulary: frozenset[str] = frozenset()  # content words of its terms (abbreviations)
+
+    @property
+    def include_only(self) -> bool:
+        return bool(self.include) and not self.require and self.query is None
 
     def considers(self, doc: MatchDocument) -> bool:
         if doc.source in self.trusted:
@@ -118,17 +162,25 @@ class _Topic:
             takes.append(f"trusted sources {', '.join(map(repr, sorted(self.trusted)))}")
         return f"source '{doc.source}' not selected by this topic (it takes {' and '.join(takes)})"
 
-    def decide(self, doc: MatchDocument, found: Found) -> TopicMatch:
-        """Apply the term rules (the source is already known to be considered)."""
+    def decide(self, doc: MatchDocument, reading: Reading) -> TopicMatch:
+        """Apply the term rules (the source is already known to be considered), then
+        the score: each rule group (include, each require, query) must reach its share
+        of `min_score`."""
+        found = reading.found
+        nothing = self.include_pids.isdisjoint(found) and self.exclude_pids.isdisjoint(found)
+        if nothing and self.include_only and doc.source not in self.trusted:
+            return TopicMatch(self.slug, False, [], self.no_include)  # the common case
         excluded = [] if self.exclude_pids.isdisjoint(found) else _log(self.exclude, found)
         log: Log = []
         passed: list[str] = []
         failed: list[str] = []
+        groups: list[tuple[str, Log]] = []  # (rule, its hits), each must reach its share
         if self.include:
             included = [] if self.include_pids.isdisjoint(found) else _log(self.include, found)
             log += included
             if included:
                 passed.append(f"include {describe(included)}")
+                groups.append(("include", included))
             else:
                 failed.append(self.no_include)
         if self.require:
@@ -139,24 +191,37 @@ class _Topic:
                 failed.append(f"require {describe_atoms(missing)} not found")
             else:
                 passed.append(f"require {describe(required)}")
+                groups += [(f"require {atom.shown()}", [(atom, h)]) for atom, h in required]
         if self.query is not None:
             queried: Log = []
             if self.query.evaluate(found, queried):
                 passed.append(f"query {describe(queried)}" if queried else "query")
+                if queried:  # a query of NOT terms alone has no hits to weigh
+                    groups.append(("query", queried))
             else:
                 failed.append(f"query not satisfied: {self.query.why_not(found)}")
             log += queried
-        hits = _unique(log)
+        weighed = weigh(_unique(log), reading, self.vocabulary) if log else NOTHING
+        hits = weighed.hits
+        total = score(hit.weight for hit in hits)
+        if not failed and groups:
+            share = self.min_score / len(groups)
+            for rule, group_log in groups:
+                group_score = score(weighed.weight_of(hit) for hit in _unique(group_log))
+                if group_score < share:
+                    failed.append(_too_weak(rule, group_score, share, len(groups), hits))
         if excluded:
             trusted = doc.source in self.trusted
             note = f" (exclude wins over trusted source '{doc.source}')" if trusted else ""
             return TopicMatch(
                 self.slug, False, _unique(log + excluded),
-                f"excluded by {describe(excluded)}{note}",
+                f"excluded by {describe(excluded)}{note}", total,
             )
         if doc.source in self.trusted:
             extra = f"; also {'; '.join(passed)}" if passed and not failed else ""
-            return TopicMatch(self.slug, True, hits, f"trusted source '{doc.source}'{extra}")
+            return TopicMatch(
+                self.slug, True, hits, f"trusted source '{doc.source}'{extra}", total
+            )
         if not (self.include or self.require or self.query is not None):
             return TopicMatch(
                 self.slug, False, hits,
@@ -164,8 +229,17 @@ class _Topic:
                 "has no include, require or query rule",
             )
         if failed:
-            return TopicMatch(self.slug, False, hits, "; ".join(failed))
-        return TopicMatch(self.slug, True, hits, "matched " + "; ".join(passed))
+            return TopicMatch(self.slug, False, hits, "; ".join(failed), total)
+        return TopicMatch(self.slug, True, hits, "matched " + "; ".join(passed), total)
+
+
+def _too_weak(rule: str, got: float, share: float, groups: int, hits: list[TermHit]) -> str:
+    """Why a rule's hits did not reach its share of min_score, naming the discounts."""
+    of = f" (min_score / {groups} rules)" if groups > 1 else " (min_score)"
+    notes = sorted({f"{hit.term!r} {hit.note}" for hit in hits if hit.note})
+    located = sorted({f"{hit.term!r} in {hit.location}" for hit in hits if not hit.note})
+    why = "; ".join(filter(None, [", ".join(located), ", ".join(notes)]))
+    return f"{rule}: score {got:.2f} below {share:.2f}{of}: {why}"
 
 
 def _log(atoms: tuple[Atom, ...], found: Found) -> Log:
@@ -179,16 +253,20 @@ def _log(atoms: tuple[Atom, ...], found: Found) -> Log:
 
 
 def _unique(log: Log) -> list[TermHit]:
-    """Every (term, field) once, in the order found."""
+    """Every hit once, in the order found."""
     return list(dict.fromkeys(hit for _, hits in log for hit in hits))
 
 
 class TopicMatcher:
     """All topics' rules, compiled; `match` decides every topic for one item."""
 
-    def __init__(self, topics: list[_Topic], index: PhraseIndex, fields: tuple[str, ...]):
+    def __init__(
+        self, topics: list[_Topic], index: PhraseIndex, fields: tuple[str, ...],
+        info: list[TermInfo],
+    ):
         self._topics = topics
         self._index = index
+        self._info = info  # by phrase id
         self._fields = fields  # the fields any rule looks at
         self.slugs: list[str] = [topic.slug for topic in topics]
 
@@ -214,21 +292,44 @@ class TopicMatcher:
         """The topics' verdicts and the terms found; terms are searched for when a topic
         considers the item's source, or always with `search`."""
         considered = [topic.considers(doc) for topic in self._topics]
-        found: Found = self._index.search(self._texts(doc)) if search or any(considered) else {}
+        reading = self._read(doc) if search or any(considered) else Reading({})
         results: list[TopicMatch] = []
         for topic, considers in zip(self._topics, considered, strict=True):
             if considers:
-                results.append(topic.decide(doc, found))
+                results.append(topic.decide(doc, reading))
                 continue
             reason = topic.not_selected(doc)
             hits: list[TermHit] = []
             if explain:
-                would = topic.decide(doc, found)
+                would = topic.decide(doc, reading)
                 verdict = "would match" if would.matched else "would not match either"
                 reason += f"; by its terms alone it {verdict}: {would.reason}"
                 hits = would.hits
             results.append(TopicMatch(topic.slug, False, hits, reason))
-        return results, found
+        return results, reading.found
+
+    def _read(self, doc: MatchDocument) -> Reading:
+        """Each phrase's weighed occurrences in the item. The running text (title,
+        summary, content) is only cut into passages and read closely when one of its
+        words starts a phrase; a hit in a field that is not running text (a category,
+        the author, the source) is a label someone gave the item: it weighs like a
+        headline hit."""
+        texts = self._texts(doc)
+        running = [text for name, text in texts if name in _RUNNING_TEXT]
+        labels = [(name, text) for name, text in texts if name not in _RUNNING_TEXT]
+        if any(self._index.may_occur(text) for text in running):
+            reading = locate(self._index, None, self._info, doc.passages())
+        else:
+            reading = Reading({})
+        for pid, where in (self._index.search(labels) if labels else {}).items():
+            for name in where:
+                reading.found.setdefault(pid, []).append(
+                    Located(name, "metadata", WEIGHTS["metadata"], self._index_text(pid))
+                )
+        return reading
+
+    def _index_text(self, pid: int) -> str:
+        return " ".join(self._index.phrase(pid))
 
     def _texts(self, doc: MatchDocument) -> list[tuple[str, str]]:
         texts: list[tuple[str, str]] = []
@@ -245,11 +346,13 @@ class TopicMatcher:
 class _Compiler:
     """Collects every problem while compiling, so all are reported at once."""
 
-    def __init__(self, terms: Mapping[str, list[str]]) -> None:
+    def __init__(self, terms: Mapping[str, list[str]], synonyms: Synonyms) -> None:
         self.index = PhraseIndex()
         self.problems: list[str] = []
         self.fields: set[str] = set()
-        self.groups: dict[str, tuple[tuple[int, str], ...]] = {}
+        self.synonyms = synonyms
+        self.spellings: dict[int, list[str]] = {}  # phrase id -> every spelling written
+        self.groups: dict[str, tuple[tuple[int, str, str], ...]] = {}
         for name, members in terms.items():
             compiled = []
             for position, member in enumerate(members):
@@ -261,7 +364,7 @@ class _Compiler:
                     continue
                 pid = self.phrase(member, where)
                 if pid is not None:
-                    compiled.append((pid, member))
+                    compiled.append((pid, member, ""))
             self.groups[name] = tuple(compiled)
 
     def phrase(self, text: str, where: str, at: str = "") -> int | None:
@@ -269,7 +372,27 @@ class _Compiler:
         if not tokens:
             self.problems.append(f"{where}: term {text!r}{at} has no letters or digits")
             return None
-        return self.index.add(tokens)
+        pid = self.index.add(tokens)
+        self.spellings.setdefault(pid, []).append(text)
+        return pid
+
+    def with_synonyms(
+        self, members: tuple[tuple[int, str, str], ...]
+    ) -> tuple[tuple[int, str, str], ...]:
+        """The members plus the synonym set each one names (a phrase once, as the
+        curator wrote it if they did)."""
+        result = list(members)
+        for _, text, _ in members:
+            synonym_set = self.synonyms.set_for(text)
+            if synonym_set is not None:
+                for term in synonym_set.terms:
+                    pid = self.phrase(term, f"synonyms.{synonym_set.key}")
+                    if pid is not None:
+                        result.append((pid, term, text))
+        unique: dict[int, tuple[int, str, str]] = {}
+        for member in result:
+            unique.setdefault(member[0], member)
+        return tuple(unique.values())
 
     def atom(
         self, text: str, is_group: bool, fields: tuple[str, ...], prefix: str | None,
@@ -281,11 +404,16 @@ class _Compiler:
             if members is None:
                 self.problems.append(f"{where}: unknown term group '{text}'{at}")
                 return None
-            return Atom(f"@{text}", members, fields, prefix)
+            return Atom(f"@{text}", self.expand(members), fields, prefix)
         pid = self.phrase(text, where, at)
         if pid is None:
             return None
-        return Atom(text, ((pid, text),), fields, prefix)
+        return Atom(text, self.expand(((pid, text, ""),)), fields, prefix)
+
+    def expand(
+        self, members: tuple[tuple[int, str, str], ...]
+    ) -> tuple[tuple[int, str, str], ...]:
+        return self.with_synonyms(members) if self.use_synonyms else members
 
     def entry(self, entry: str, where: str) -> Atom | None:
         """An include/require/exclude entry: [field:] (term | "phrase" | @group)."""
@@ -333,6 +461,8 @@ class _Compiler:
 
     def topic(self, index: int, topic: TopicRules) -> _Topic | None:
         before = len(self.problems)
+        self.use_synonyms = getattr(topic, "synonyms", True)
+        min_score = getattr(topic, "min_score", None)
         lists: dict[str, list[Atom]] = {"include": [], "require": [], "exclude": []}
         for key, atoms in lists.items():
             for position, entry in enumerate(getattr(topic, key)):
@@ -345,6 +475,10 @@ class _Compiler:
         if len(self.problems) > before:
             return None
         include = tuple(lists["include"])
+        written = [
+            text for atom in [*include, *lists["require"], *_query_atoms(query)]
+            for _, text, _ in atom.members
+        ]
         return _Topic(
             slug=topic.slug,
             sources=frozenset(topic.sources),
@@ -357,22 +491,44 @@ class _Compiler:
             include_pids=_pids(lists["include"]),
             exclude_pids=_pids(lists["exclude"]),
             no_include=f"no include term found (looked for {describe_atoms(include)})",
+            min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
+            vocabulary=vocabulary_of(written),
         )
+
+
+def _query_atoms(node: QNode | None) -> list[Atom]:
+    if node is None:
+        return []
+    if isinstance(node, QAtom):
+        return [node.atom]
+    if isinstance(node, QNot):
+        return []  # a NOT term says what the topic is not about
+    return [atom for child in node.children for atom in _query_atoms(child)]
 
 
 def _pids(atoms: list[Atom]) -> frozenset[int]:
     """All phrase ids of some atoms: if none was found, no atom needs checking."""
-    return frozenset(pid for atom in atoms for pid, _ in atom.members)
+    return frozenset(pid for atom in atoms for pid, _, _ in atom.members)
 
 
 def compile_topics(
-    topics: Sequence[TopicRules], terms: Mapping[str, list[str]] | None = None
+    topics: Sequence[TopicRules],
+    terms: Mapping[str, list[str]] | None = None,
+    synonyms: Mapping[str, list[str]] | None = None,
 ) -> TopicMatcher:
-    """Compile every topic's rule; raise RuleError listing every problem found."""
-    compiler = _Compiler(terms or {})
+    """Compile every topic's rule; raise RuleError listing every problem found.
+    `synonyms` adds terms to the shipped synonym sets, by set key."""
+    try:
+        shipped = Synonyms(synonyms)
+    except ValueError as error:
+        raise RuleError([f"synonyms: {error}"]) from None
+    compiler = _Compiler(terms or {}, shipped)
     compiled = [compiler.topic(index, topic) for index, topic in enumerate(topics)]
     if compiler.problems:
         raise RuleError(compiler.problems)
     fields = tuple(name for name in FIELDS if name in compiler.fields)
+    info = [
+        term_info(compiler.spellings.get(pid, [])) for pid in range(len(compiler.index))
+    ]
     return TopicMatcher([topic for topic in compiled if topic is not None], compiler.index,
-                        fields)
+                        fields, info)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aggregator.core.match.relevance import Located
 from aggregator.models import TermHit
 
-Found = dict[int, list[str]]
+Found = dict[int, list[Located]]
+"""Phrase id -> its weighed occurrences in the item (see `relevance.locate`)."""
 
 
 Log = list[tuple["Atom", list[TermHit]]]
@@ -24,16 +26,19 @@ class Atom:
     """One term or @group as the curator wrote it, resolved to phrase ids."""
 
     label: str  # "CAR-T", or "@car_t" for a group
-    members: tuple[tuple[int, str], ...]  # (phrase id, term as written)
+    members: tuple[tuple[int, str, str], ...]  # (phrase id, term as written, synonym of)
     fields: tuple[str, ...]
     field_prefix: str | None = None
 
     def hits(self, found: Found) -> list[TermHit]:
         hits: list[TermHit] = []
-        for pid, text in self.members:
-            for field in found.get(pid, ()):
-                if field in self.fields:
-                    hits.append(TermHit(term=text, field=field))
+        for pid, text, synonym_of in self.members:
+            for place in found.get(pid, ()):
+                if place.field in self.fields:
+                    hits.append(TermHit(
+                        text, place.field, place.location, place.snippet, place.weight,
+                        place.note, synonym_of, place.span,
+                    ))
         return hits
 
     def shown(self) -> str:

@@ -21,6 +21,8 @@ through the same two steps:
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 import unicodedata
@@ -114,8 +116,11 @@ def strip_leftover_html(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=64)
 def fold(text: str) -> str:
-    """Return the canonical spelling used for comparing terms with text."""
+    """Return the canonical spelling used for comparing terms with text.
+
+    Cached: an item's text is folded to find its terms and again to locate them."""
     if "&" in text or "<" in text:
         text = strip_leftover_html(text)
     if text.isascii():  # the common case: skip the Unicode work
@@ -128,6 +133,71 @@ def fold(text: str) -> str:
     if "'" in text or "\u2019" in text or "\u02bc" in text:
         text = _POSSESSIVE_RE.sub("", text)
     return text
+
+
+_CHUNK_RE = re.compile(r"\S+")
+
+
+class Aligned:
+    """Folded text that remembers where each of its words came from in the original,
+    so a hit found in the folded text can be quoted and its capitals read as written.
+
+    When folding changed the length (a possessive dropped, "ß" → "ss"), each
+    whitespace-separated chunk is folded on its own (folding never crosses whitespace),
+    so positions map back exactly at chunk starts and ends.
+    """
+
+    __slots__ = ("original", "folded", "_folded_starts", "_folded_ends", "_starts", "_ends")
+
+    def __init__(self, text: str) -> None:
+        self.original = text
+        pieces: list[str] = []
+        self._folded_starts: list[int] = []
+        self._folded_ends: list[int] = []
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        folded = fold(text)
+        if len(folded) == len(text):
+            # The common case: folding kept every position (lowercasing, dropping an
+            # accent). A text where one character grows and another vanishes would be
+            # off by a character here: acceptable for quoting and reading capitals.
+            self.folded = folded
+            return
+        position = length = 0
+        for chunk in _CHUNK_RE.finditer(text):
+            gap = text[position:chunk.start()]
+            folded = fold(chunk.group())
+            pieces += [gap, folded]
+            length += len(gap)
+            self._folded_starts.append(length)
+            self._starts.append(chunk.start())
+            self._ends.append(chunk.end())
+            length += len(folded)
+            self._folded_ends.append(length)
+            position = chunk.end()
+        self.folded = "".join(pieces)
+
+    def original_position(self, position: int, end: bool = False) -> int:
+        """The position in the original text of a position in the folded text; with
+        `end`, the end of a word maps to the end of the original word ("CAR-<b>T</b>")."""
+        k = bisect.bisect_right(self._folded_starts, position - end) - 1
+        if k < 0:  # also the fast path, where positions are the same
+            return position
+        if end and position == self._folded_ends[k]:
+            return self._ends[k]
+        return min(self._starts[k] + position - self._folded_starts[k], self._ends[k])
+
+
+@functools.lru_cache(maxsize=64)
+def tokens_of(folded: str) -> list[str]:
+    """The tokens of folded text (cached like `fold`; do not mutate the list)."""
+    return TOKEN_RE.findall(folded)
+
+
+@functools.lru_cache(maxsize=64)
+def token_set(folded: str) -> frozenset[str]:
+    """The distinct tokens of folded text (cached like `fold`)."""
+    return frozenset(tokens_of(folded))
 
 
 def tokenize(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aggregator.core.sanitize import html_to_text
-from aggregator.models import FeedEntry, FeedPage
+from aggregator.models import FeedEntry, FeedPage, TermHit
 from aggregator.publish.render.common import (
     GENERATOR,
     JSON_FEED_VERSION,
@@ -55,4 +55,20 @@ def _json_item(entry: FeedEntry) -> dict[str, object]:
             described["url"] = copy.link
         copies.append(described)
     item["_aggregator"] = {"source": entry.source, "also_on": copies}
+    if entry.score is not None:
+        item["_aggregator"]["score"] = round(entry.score, 2)
+        item["_aggregator"]["hits"] = [_json_hit(hit) for hit in entry.hits]
     return item
+
+
+def _json_hit(hit: TermHit) -> dict[str, object]:
+    """A hit as `_aggregator.hits` shows it: where, how much, why discounted, a quote."""
+    shown: dict[str, object] = {
+        "term": hit.term, "location": hit.location, "weight": round(hit.weight, 2),
+        "snippet": hit.snippet,
+    }
+    if hit.note:
+        shown["note"] = hit.note
+    if hit.synonym_of:
+        shown["synonym_of"] = hit.synonym_of
+    return shown

@@ -1,0 +1,346 @@
+"""Match strength (issue 17): where a hit is, passing mentions, homonyms, synonyms, score.
+
+Each mechanism on plain MatchDocuments: no store, no feeds. The whole path (feeds, poll,
+store) is measured by bench/bench_relevance.py on the labeled corpus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from aggregator.config import Config, TopicConfig
+from aggregator.core.match import (
+    DEFAULT_MIN_SCORE,
+    MatchDocument,
+    ParagraphCounts,
+    RuleError,
+    compile_topics,
+)
+from aggregator.core.match.abbreviations import best_long_form, definitions, initialism
+from aggregator.core.match.passages import html_paragraphs, paragraph_key
+from aggregator.models import TermHit, TopicMatch, hits_from_json, hits_to_json
+
+ABOUT = (
+    "About Novacell Therapeutics: Novacell is a clinical-stage company building CAR-T "
+    "therapies for B-cell cancers and autoimmune disease. For more information, visit "
+    "www.novacell.example."
+)
+
+
+def release(title: str, *paragraphs: str, source: str = "wire") -> MatchDocument:
+    html = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return MatchDocument(
+        title=title,
+        summary=" ".join(paragraphs),
+        content="",
+        categories=[],
+        author=None,
+        source=source,
+        summary_html=html,
+    )
+
+
+def judge(item: MatchDocument, *include: str, **rule: Any) -> TopicMatch:
+    topic = TopicConfig(slug="t", title="T", include=list(include) or ["CAR-T"], **rule)
+    [result] = compile_topics([topic]).match(item)
+    return result
+
+
+def places(result: TopicMatch) -> list[tuple[str, str, str]]:
+    return [(hit.term, hit.location, hit.note) for hit in result.hits]
+
+
+def test_hits_are_located_and_weighed_title_lead_body_boilerplate() -> None:
+    item = release(
+        "Novacell doses first patient with CAR-T in lupus",
+        "Novacell today dosed the first patient with NC-19X, its CAR-T therapy.",
+        "The trial will enroll 20 patients. " * 20 + "Each gets one CAR-T infusion.",
+        ABOUT,
+    )
+    result = judge(item)
+    assert result.matched
+    assert [(h.location, h.weight) for h in result.hits] == [
+        ("title", 3.0),
+        ("lead", 2.0),
+        ("body", 1.0),
+        ("boilerplate", 0.1),
+    ]
+    assert result.hits[0].snippet == "Novacell doses first patient with CAR-T in lupus"
+    assert "CAR-T therapies for B-cell cancers" in result.hits[3].snippet
+    # 3 + 2/2 + 1/3 + 0.1/4: each further hit counts less
+    assert result.score == pytest.approx(3 + 1 + 1 / 3 + 0.025)
+
+
+def test_a_term_only_in_the_issuers_about_paragraph_does_not_make_the_topic() -> None:
+    item = release(
+        "Novacell appoints a Chief Financial Officer",
+        "Novacell today named Rachel Osei CFO, effective June 15.",
+        ABOUT,
+    )
+    result = judge(item)
+    assert not result.matched
+    assert places(result) == [("CAR-T", "boilerplate", "")]
+    assert result.reason == (
+        f"include: score 0.10 below {DEFAULT_MIN_SCORE:.2f} (min_score): 'CAR-T' in boilerplate"
+    )
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "About Novacell",
+        "Forward-Looking Statements",
+        "Safe Harbor Statement",
+        "Media Contact:",
+        "Investor Contacts",
+        "SOURCE Novacell Therapeutics",
+        "Cautionary Note Regarding",
+    ],
+)
+def test_standard_release_sections_are_boilerplate(start: str) -> None:
+    item = release(
+        "Quarterly results",
+        "Revenue rose 4% in the quarter.",
+        f"{start} statements about CAR-T programs and risks.",
+    )
+    assert places(judge(item, min_score=0)) == [("CAR-T", "boilerplate", "")]
+
+
+def test_a_section_heading_alone_makes_the_paragraphs_after_it_boilerplate() -> None:
+    item = release(
+        "Quarterly results",
+        "Revenue rose 4%.",
+        "About Novacell",
+        "Novacell builds CAR-T therapies.",
+        "Contact: press@novacell.example",
+    )
+    assert places(judge(item, min_score=0)) == [("CAR-T", "boilerplate", "")]
+
+
+def test_paragraphs_a_source_repeats_are_learned_as_boilerplate() -> None:
+    pitch = (
+        "Kelvara Bio is a clinical-stage company whose lead CAR-T candidate is in a "
+        "Phase 1/2 trial in 2026."
+    )
+    counts = ParagraphCounts()
+    for year in (2024, 2025):  # the digits change, the paragraph is the same
+        counts.add("wire", [f"<p>News of {year}.</p><p>{pitch.replace('2026', str(year))}</p>"])
+    counts.add("other", [f"<p>{pitch}</p>"])
+    item = release("Kelvara names a new CFO", "Kelvara named a CFO today.", pitch)
+    item.repeated = counts.repeated("wire")
+    assert places(judge(item, min_score=0)) == [("CAR-T", "boilerplate", "")]
+    assert counts.repeated("other") == frozenset()
+    item.repeated = frozenset()  # not learned: it is body text
+    assert places(judge(item, min_score=0)) == [("CAR-T", "body", "")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cue"),
+    [
+        (
+            "Unlike CAR-T therapies, which are made from each patient's cells, LB-220 is "
+            "produced in advance.",
+            "comparison",
+        ),
+        (
+            "TILs attack several antigens at once, whereas CAR-T cells see a single target.",
+            "comparison",
+        ),
+        (
+            "The company sells generics for malaria, rheumatoid arthritis, lupus and psoriasis.",
+            "list",
+        ),
+        (
+            "Dr. Okafor previously served as head of the CAR-T program at a large drugmaker.",
+            "biography",
+        ),
+    ],
+)
+def test_passing_mentions_are_discounted_not_dropped(sentence: str, cue: str) -> None:
+    item = release("Company news", "The company reported results today. " * 12, sentence)
+    result = judge(item, "CAR-T", "lupus", min_score=0)
+    assert [(hit.location, hit.note, hit.weight) for hit in result.hits] == [
+        ("body", cue, pytest.approx(0.2)),
+    ]
+
+
+def test_an_appositive_or_a_number_is_not_a_list() -> None:
+    lead = (
+        "Novacell dosed the first patient with NC-19X, its CD19 CAR-T therapy, in "
+        "NOVA-1, a Phase 1 trial in 1,140 patients with lupus, the company said."
+    )
+    result = judge(release("Trial news", lead), "CAR-T", "lupus")
+    assert [note for _, _, note in places(result)] == ["", ""]
+
+
+def test_a_headline_term_the_text_mentions_only_in_passing_counts_as_passing() -> None:
+    item = release(
+        "Bispecifics close in on CAR-T territory in myeloma",
+        "Bispecific antibodies are gaining ground with community oncologists.",
+        "Unlike CAR-T, which requires referral to a certified center, they "
+        "can be given in the clinic.",
+    )
+    result = judge(item)
+    assert not result.matched
+    assert places(result)[0] == ("CAR-T", "title", "the text mentions it only in passing")
+
+
+def test_short_all_caps_terms_match_as_written() -> None:
+    assert not judge(release("Ms. Osei joins the board", "Ms. Osei was CFO."), "MS").hits
+    assert not judge(release("Car-T, the electric trailer", "The Car-T tows itself.")).hits
+    assert judge(release("CAR T cell therapy", "CAR T cells in lymphoma.")).matched
+    # written in lowercase by the curator: any case
+    assert judge(release("Car-T trailer", "Car-T tows itself."), "car-t").matched
+
+
+def test_an_abbreviation_the_item_defines_as_something_else_counts_nothing() -> None:
+    item = release(
+        "Vantor launches SLE plates",
+        "Vantor introduced plates for its Solid Lipid Emulsion (SLE) platform.",
+    )
+    result = judge(item, "lupus", "SLE", "systemic lupus erythematosus")
+    assert not result.matched
+    assert {hit.note for hit in result.hits} == {"stands for 'Solid Lipid Emulsion' here"}
+    related = release(
+        "SLE trial starts", "The trial enrolls adults with systemic lupus erythematosus (SLE)."
+    )
+    assert judge(related, "lupus", "SLE").matched
+
+
+def test_an_abbreviation_never_spelled_out_is_weak_evidence() -> None:
+    result = judge(
+        release("2026 GMC Sierra SLE review", "The SLE trim is the one to buy."), "lupus", "SLE"
+    )
+    assert not result.matched
+    assert {hit.note for hit in result.hits} == {"abbreviation never spelled out in the item"}
+
+
+def test_an_acronym_spelled_by_capitals_elsewhere_counts_nothing() -> None:
+    item = release(
+        "CAR-T Red Line to open in August",
+        "Capital Area Rapid Transit's CAR-T Red Line will open three months late.",
+    )
+    result = judge(item)
+    assert not result.matched
+    assert {hit.note for hit in result.hits} == {"stands for 'Capital Area Rapid Transit' here"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lupus Rising won the Coastal Derby by two lengths in the rain.",
+        "The company took delivery of the service vessel Lupus at the yard.",
+        "Ecologists tracked Canis lupus moving into northern Ohio for the first time.",
+    ],
+)
+def test_a_word_used_as_a_name_counts_little(text: str) -> None:
+    result = judge(release("Weekend news", text), "lupus")
+    assert not result.matched
+    assert {hit.note for hit in result.hits} == {"used as a name"}
+
+
+def test_a_disease_written_with_capitals_is_not_a_name() -> None:
+    lead = "The company treats people living with Lupus and Lupus Nephritis in its trials."
+    result = judge(release("Trial update", lead), "lupus")
+    assert result.matched
+    assert ("lupus nephritis", "lead", "") in places(result)
+    capitals = release("Phase 2 data", "Adults with Systemic Lupus Erythematosus responded.")
+    assert judge(capitals, "lupus").matched
+
+
+def test_capitals_are_read_as_names_only_in_english_prose() -> None:
+    assert judge(release("Systemischer Lupus erythematodes: neue Therapie"), "lupus").matched
+    assert judge(
+        release("Lupus Foundation funds research", "The grant supports people living with lupus."),
+        "lupus",
+    ).matched
+
+
+def test_shipped_synonyms_come_with_a_head_term_and_are_named() -> None:
+    item = release(
+        "FDA widens label for Breyanzi",
+        "The genetically modified autologous T cell immunotherapy is now approved "
+        "after one prior line of therapy.",
+    )
+    result = judge(item)
+    assert result.matched
+    assert {(hit.term, hit.synonym_of) for hit in result.hits} == {
+        ("Breyanzi", "CAR-T"),
+        ("genetically modified autologous T cell immunotherapy", "CAR-T"),
+    }
+    assert not judge(item, "CAR-T", synonyms=False).hits
+    # a member is not a head: "lupus nephritis" does not widen to all of lupus
+    assert not judge(release("Belimumab news", "Belimumab sales rose."), "lupus nephritis").hits
+    assert judge(release("Belimumab news", "Belimumab sales rose."), "lupus").matched
+
+
+def test_the_config_extends_a_shipped_set_and_names_unknown_sets() -> None:
+    topic = TopicConfig(slug="t", title="T", include=["CAR-T"])
+    item = release("Zorbacel data", "Zorbacel shrank tumors in 7 of 12 patients.")
+    [result] = compile_topics([topic], {}, {"car-t": ["zorbacel"]}).match(item)
+    assert result.matched and result.hits[0].synonym_of == "CAR-T"
+    with pytest.raises(RuleError, match="unknown synonym set.*'car_t'.*'car-t'"):
+        compile_topics([topic], {}, {"car_t": ["x"]})
+
+
+def test_min_score_is_per_topic_and_require_groups_need_their_share() -> None:
+    body_only = release("Company news", "Results were reported today. " * 20 + "CAR-T.")
+    assert not judge(body_only).matched
+    assert judge(body_only, min_score=1).matched
+    both = release("CAR-T maker update", "Revenue rose. " * 40 + "It also has a lupus drug.")
+    assert judge(both, "CAR-T", require=["lupus"]).matched  # 3 >= 0.75 and 1 >= 0.75
+    result = judge(both, "CAR-T", require=["lupus"], min_score=3)
+    assert not result.matched
+    assert result.reason.startswith("require 'lupus': score 1.00 below 1.50 (min_score / 2 rules)")
+
+
+def test_config_checks_min_score_and_synonyms() -> None:
+    with pytest.raises(ValidationError, match="min_score"):
+        TopicConfig(slug="t", title="T", include=["x"], min_score=-1)
+    config = Config.model_validate(
+        {
+            "topics": [
+                {
+                    "slug": "t",
+                    "title": "T",
+                    "include": ["CAR-T"],
+                    "min_score": 2.5,
+                    "synonyms": False,
+                }
+            ],
+            "synonyms": {"car-t": ["zorbacel"]},
+        }
+    )
+    assert config.topics[0].min_score == 2.5 and config.topics[0].synonyms is False
+
+
+def test_stored_hits_keep_their_details_and_old_rows_still_load() -> None:
+    hit = TermHit("lupus", "summary", "lead", "people with lupus", 2.0, "", "")
+    assert hits_from_json(hits_to_json([hit, TermHit("CAR-T", "title")])) == [
+        hit,
+        TermHit("CAR-T", "title"),
+    ]
+    assert hits_to_json([TermHit("CAR-T", "title")]) == '[["CAR-T", "title"]]'
+    assert hits_from_json('[["CAR-T", "title"]]') == [TermHit("CAR-T", "title")]
+
+
+def test_schwartz_hearst_and_initialisms() -> None:
+    assert definitions("launched the Solid Lipid Emulsion (SLE) platform") == {
+        "SLE": "Solid Lipid Emulsion"
+    }
+    assert definitions("patients with multiple sclerosis (MS) and lupus.") == {
+        "MS": "multiple sclerosis"
+    }
+    assert best_long_form("SLE", "the GMC Sierra") is None
+    assert initialism("said Morgan Stanley analysts", "MS") == "Morgan Stanley"
+    assert initialism("the MS Society said", "MS") is None
+
+
+def test_paragraphs_come_from_block_tags_and_keys_ignore_digits() -> None:
+    assert html_paragraphs("<p>One.</p><p>Two<br>three</p>") == ["One.", "Two", "three"]
+    long = "Acme employs 210 people in Philadelphia and builds therapies for rare disease."
+    assert paragraph_key(long) == paragraph_key(long.replace("210", "250"))
+    assert paragraph_key("Read more.") is None
