@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -12,7 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
+from aggregator.config import (
+    Config,
+    ConfigError,
+    config_file,
+    load_config,
+    plural,
+    redact_url,
+)
 from aggregator.publish.render import FORMATS
 from aggregator.version import __version__
 
@@ -22,16 +30,26 @@ if TYPE_CHECKING:
     from aggregator.store.base import SQLStore
 
 DEFAULT_CONFIG = "aggregator.toml"
+# Exit statuses besides 0 (see the README's CLI table).
+EXIT_CONFIG = 2  # check-config: the config has problems, or there is no config file
+EXIT_SOME_FAILED = 3  # poll: some sources failed, the others were polled
+EXIT_ALL_FAILED = 4  # poll: every source polled failed
+EXIT_BROKEN_PIPE = 141  # stdout's reader went away (as 128 + SIGPIPE for a shell tool)
+
+
+def _given_config(args: argparse.Namespace) -> str | None:
+    """--config as given after the command or before it (`aggregator -c F sources`)."""
+    return args.config or args.global_config
 
 
 def _config_path(args: argparse.Namespace) -> Path:
     """The config the user means: --config, else $AGGREGATOR_CONFIG, else the default name."""
-    return Path(args.config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)
+    return Path(_given_config(args) or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)
 
 
 def _config_file(args: argparse.Namespace) -> Path:
     """The file to read now: the built-in default stands in for an absent implicit path."""
-    return config_file(_config_path(args), fall_back=args.config is None)
+    return config_file(_config_path(args), fall_back=_given_config(args) is None)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -39,21 +57,33 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _when(timestamp: float | None) -> str:
+    """A time as the CLI prints it everywhere: ISO 8601 in UTC, with its zone."""
     if not timestamp:
         return "-"
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- commands -------------------------------------------------------------------------
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    path = _config_file(args)
-    config = load_config(path)
+    """Check the file the user means; with none, say so rather than check the default."""
+    path = _config_path(args)
+    if not path.exists():
+        print(f"no config file: looked for {path} (give --config FILE or set "
+              "AGGREGATOR_CONFIG)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_CONFIG
     print(
-        f"{path}: OK: {len(config.sources)} sources, {len(config.topics)} topics "
+        f"{path}: OK: {plural(len(config.sources), 'source')}, "
+        f"{plural(len(config.topics), 'topic')} "
         f"({', '.join(t.slug for t in config.topics) or 'none'}), "
-        f"{len(config.terms)} term groups; storage {redact_url(config.storage.url)}; "
+        f"{plural(len(config.terms), 'term group')}; "
+        f"storage {redact_url(config.storage_url())}; "
         f"serving on {config.server.host}:{config.server.port} as {config.server.public_base()}"
     )
     return 0
@@ -97,12 +127,18 @@ def cmd_poll(args: argparse.Namespace) -> int:
     store, pipeline = _open_pipeline(config)
     total = len(names or pipeline.enabled_sources())
     use_progress = sys.stdout.isatty() and not args.no_progress
+    if "AGGREGATOR_LOG_LEVEL" not in os.environ:
+        # each source's line below is its report; its log record would say it again
+        logging.getLogger("aggregator.poll").setLevel(logging.ERROR)
 
     def line(report: SourceReport) -> str:
-        if report.status in ("error", "gone"):
+        if report.status in FAILED:
             return f"{report.source}: {report.status}: {report.error}"
-        text = (f"{report.source}: {report.status}: {report.new} new, {report.updated} updated"
-                f", {report.merged} merged into existing stories ({report.entries} entries, "
+        # "new" and "updated" are what the counts say; other statuses are named
+        status = "" if report.status in ("new", "updated") else f"{report.status}: "
+        text = (f"{report.source}: {status}{report.new} new, {report.updated} updated"
+                f", {report.merged} merged into existing stories "
+                f"({plural(report.entries, 'entry', 'entries')}, "
                 f"{report.bytes / 1024:.1f} KB, {report.elapsed:.2f}s)")
         if report.problem:
             text += f" [warning: {report.problem}]"
@@ -128,14 +164,20 @@ def cmd_poll(args: argparse.Namespace) -> int:
             )
     finally:
         store.close()
+    failed = sum(report.count(status) for status in FAILED)
     print(
-        f"total: {len(report.sources)} sources ({report.count('new')} new, "
+        f"total: {plural(len(report.sources), 'source')} ({report.count('new')} new, "
         f"{report.count('updated')} updated, {report.count('unchanged')} unchanged, "
-        f"{report.count('error') + report.count('gone')} errors); {report.total('new')} new "
-        f"items, {report.total('updated')} updated, {report.total('merged')} merged; "
+        f"{plural(failed, 'error')}); {plural(report.total('new'), 'new item')}, "
+        f"{report.total('updated')} updated, {report.total('merged')} merged; "
         f"{report.elapsed:.2f}s"
     )
-    return 0
+    if failed and failed == len(report.sources):
+        return EXIT_ALL_FAILED
+    return EXIT_SOME_FAILED if failed else 0
+
+
+FAILED = ("error", "gone")  # poll statuses of a source that was not read
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -154,7 +196,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 2
     finally:
         store.close()
-    sys.stdout.buffer.write(rendered.body)
+    sys.stdout.buffer.write(rendered.body)  # a reader that stops early: see main
     if not rendered.body.endswith(b"\n"):
         sys.stdout.buffer.write(b"\n")
     return 0
@@ -284,17 +326,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
             for line in _hit_lines(match.hits):
                 print(f"      {line}")
         threshold = config.dedupe.threshold
-        if not item.fingerprinted:
-            print("  not compared when stored: outside the dedupe scope (no topic matched "
-                  "it or has terms in it); below, what its text would give")
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:
             others = store.find_items(args.other)
             if not others:
                 print(f"no stored item has id, story id or link {args.other!r}", file=sys.stderr)
                 return 1
-        elif others:
-            print(f"  merged with {len(others)} other copies:")
+        if not item.fingerprinted:
+            print("  not compared when stored: outside the dedupe scope (no topic matched "
+                  "it or has terms in it)" + ("; below, what its text would give" if others
+                                              else ""))
+        elif others and not args.other:
+            print(f"  merged with {plural(len(others), 'other copy', 'other copies')}:")
         for other in others:
             explain_pair(store, item, other, threshold)
     finally:
@@ -323,7 +366,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
                  + ", ".join(f"{h.term} ({h.field})" for h in story.hits)]
         extra += [f"also on {c.source}: {c.link or c.title}" for c in story.copies]
         _print_story(story.primary.title, story.primary.source, story.published, extra)
-    print(f"{len(stories)} stories")
+    print(plural(len(stories), "story", "stories"))
     return 0
 
 
@@ -360,7 +403,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         extra = [f"matched: {_hit_words(match.hits)}{score}"] if match.hits else []
         extra += [f"also on {c[0].source}" for c in copies if c[0] is not first]
         _print_story(first.title, first.source, first.published, extra)
-    print(f"{len(stories)} stories would be published in {args.slug}")
+    print(f"{plural(len(stories), 'story', 'stories')} would be published "
+          f"in {args.slug}")
     if args.rejected:
         print(f"\n{len(rejected)} items have the topic's terms but were not kept "
               f"(min_score {min_score:g}):")
@@ -382,7 +426,7 @@ def _hit_words(hits: list[TermHit]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from aggregator.web.server import run_service
 
-    return run_service(_config_path(args), fall_back=args.config is None, role=args.role,
+    return run_service(_config_path(args), fall_back=_given_config(args) is None, role=args.role,
                        host=args.host, port=args.port, watch=args.watch)
 
 
@@ -398,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "republish each story once as Atom, RSS and JSON Feed.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", "-c", dest="global_config", metavar="FILE",
+                        help="TOML config, for any command (also accepted after it)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -473,3 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `aggregator render ... | head`: the reader has all it wants. Point stdout at
+        # /dev/null so the interpreter's last flush does not fail again on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

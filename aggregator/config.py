@@ -14,9 +14,10 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -27,6 +28,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from aggregator.tomllines import key_lines, line_of
 
 log = logging.getLogger("aggregator.config")
 
@@ -210,13 +213,9 @@ class Config(_Section):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
-
-    @model_validator(mode="after")
-    def _cross_references(self) -> Config:
-        problems = _cross_reference_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+    # Whether [storage] url was written in the config file (not the default or
+    # AGGREGATOR_STORAGE_URL): a relative path is then relative to the file's folder.
+    storage_in_file: bool = Field(default=False, exclude=True)
 
     def topic(self, slug: str) -> TopicConfig:
         for topic in self.topics:
@@ -241,42 +240,82 @@ class Config(_Section):
         return path.resolve().as_uri()
 
     def storage_url(self) -> str:
-        """The storage URL with a relative SQLite path resolved against the working dir."""
-        return self.storage.url
+        """The storage URL, a relative SQLite path resolved where it was written.
+
+        One rule for every path: a relative path in the config file is relative to the
+        file's folder (like a source's path); the built-in default and the environment's
+        AGGREGATOR_STORAGE_URL are relative to the working directory.
+        """
+        url = self.storage.url
+        parts = urlsplit(url)
+        path = unquote(parts.path)
+        if (parts.scheme != "sqlite" or not self.storage_in_file or path.startswith("//")
+                or path.strip("/") in ("", ":memory:")):
+            return url
+        resolved = (self.base_dir / path.lstrip("/")).resolve()
+        return f"sqlite:///{quote(str(resolved))}" + (f"?{parts.query}" if parts.query else "")
 
 
-def _cross_reference_problems(config: Config) -> list[str]:
+def _tables(data: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """The `[[key]]` tables of raw TOML with their indexes, whatever else is wrong."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(index, table) for index, table in enumerate(value) if isinstance(table, dict)]
+
+
+def _strings(value: Any) -> list[tuple[int, str]]:
+    """The strings of a raw TOML array with their positions (nothing if not an array)."""
+    if not isinstance(value, list):
+        return []
+    return [(position, item) for position, item in enumerate(value) if isinstance(item, str)]
+
+
+def _cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
+    """Names that must be unique or must exist, read from the raw TOML so that they are
+    reported in the same run as every field's problems, not after those are fixed."""
     problems: list[str] = []
+    sources = _tables(data, "sources")
     seen: dict[str, int] = {}
-    for index, source in enumerate(config.sources):
-        if source.name in seen:
+    for index, source in sources:
+        name = source.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
             problems.append(
-                f"sources[{index}].name: duplicate name {source.name!r} "
-                f"(also sources[{seen[source.name]}])"
+                f"sources[{index}].name: duplicate name {name!r} (also sources[{seen[name]}])"
             )
-        seen.setdefault(source.name, index)
-    known_tags = {tag for source in config.sources for tag in source.tags}
+        seen.setdefault(name, index)
+    known_tags = {tag for _, source in sources for _, tag in _strings(source.get("tags"))}
     slugs: dict[str, int] = {}
-    for index, topic in enumerate(config.topics):
-        if topic.slug in slugs:
-            problems.append(
-                f"topics[{index}].slug: duplicate slug {topic.slug!r} "
-                f"(also topics[{slugs[topic.slug]}])"
-            )
-        slugs.setdefault(topic.slug, index)
+    for index, topic in _tables(data, "topics"):
+        slug = topic.get("slug")
+        if isinstance(slug, str):
+            if slug in slugs:
+                problems.append(
+                    f"topics[{index}].slug: duplicate slug {slug!r} (also topics[{slugs[slug]}])"
+                )
+            slugs.setdefault(slug, index)
         for key in ("sources", "trusted_sources"):
-            for position, name in enumerate(getattr(topic, key)):
+            for position, name in _strings(topic.get(key)):
                 if name not in seen:
                     problems.append(f"topics[{index}].{key}[{position}]: no source named {name!r}")
-        for position, tag in enumerate(topic.tags):
+        for position, tag in _strings(topic.get("tags")):
             if tag not in known_tags:
                 problems.append(f"topics[{index}].tags[{position}]: no source has tag {tag!r}")
-    for name, terms in config.terms.items():
+    terms = data.get("terms")
+    for name, group in (terms.items() if isinstance(terms, dict) else ()):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             problems.append(f"terms.{name}: group names are letters, digits and '_'")
-        if not terms:
+        if group == []:
             problems.append(f"terms.{name}: empty term group")
     return problems
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 topic', '2 topics' ('1 story', '2 stories' with `nouns`): counts as people
+    write them."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 class ConfigError(Exception):
@@ -288,7 +327,7 @@ class ConfigError(Exception):
         super().__init__(f"{self.path}: " + "; ".join(problems))
 
     def report(self) -> str:
-        lines = [f"{self.path}: {len(self.problems)} problem(s)"]
+        lines = [f"{self.path}: {plural(len(self.problems), 'problem')}"]
         lines += [f"  {problem}" for problem in self.problems]
         return "\n".join(lines)
 
@@ -354,26 +393,93 @@ def parse_config(
     *,
     path: Path | str = "<config>",
     environ: Mapping[str, str] | None = None,
+    source_text: str | None = None,
 ) -> Config:
-    """Validate raw TOML data (after env overrides); raise ConfigError listing every problem."""
-    data = apply_env_overrides(data, os.environ if environ is None else environ)
+    """Validate raw TOML data (after env overrides); raise ConfigError listing every problem.
+
+    Every check runs whatever the others found (field values, cross-references, topic
+    rules), so one run names every mistake; with `source_text`, each problem names the
+    line its key is written on.
+    """
+    environ = os.environ if environ is None else environ
+    storage = data.get("storage")
+    storage_in_file = (isinstance(storage, dict) and "url" in storage
+                       and not environ.get("AGGREGATOR_STORAGE_URL"))
+    data = apply_env_overrides(data, environ)
     base_dir = Path(path).parent if str(path) != "<config>" else Path(".")
+    problems: list[str] = []
+    config = None
     try:
-        config = Config.model_validate({**data, "base_dir": base_dir})
+        config = Config.model_validate(
+            {**data, "base_dir": base_dir, "storage_in_file": storage_in_file})
     except ValidationError as error:
-        raise ConfigError(path, _validation_problems(error)) from None
-    problems = _topic_rule_problems(config)
-    if problems:
-        raise ConfigError(path, problems)
+        problems += _validation_problems(error)
+    problems += _cross_reference_problems(data)
+    problems += _topic_rule_problems(data)
+    if problems or config is None:
+        raise ConfigError(path, _with_lines(problems, source_text))
     return config
 
 
-def _topic_rule_problems(config: Config) -> list[str]:
+def _with_lines(problems: list[str], source_text: str | None) -> list[str]:
+    """Each problem with the TOML line of its key, where the text spells the key out."""
+    if source_text is None:
+        return problems
+    lines = key_lines(source_text)
+    located: list[tuple[float, str]] = []
+    for problem in problems:
+        location, separator, _ = problem.partition(": ")
+        line = line_of(location, lines) if separator else None
+        located.append((float("inf"), problem) if line is None
+                       else (line, f"{problem} (line {line})"))
+    return [problem for _, problem in sorted(located, key=lambda pair: pair[0])]
+
+
+@dataclass(frozen=True, slots=True)
+class _TopicRules:
+    """What the rule compiler reads of a topic, taken from raw TOML so that a topic
+    whose other keys are wrong still has its query and terms checked."""
+
+    slug: str
+    include: list[str]
+    require: list[str]
+    exclude: list[str]
+    query: str | None
+    sources: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    trusted_sources: list[str] = field(default_factory=list)
+    min_score: float | None = None
+    synonyms: bool = True
+
+
+def _topic_rule_problems(data: Mapping[str, Any]) -> list[str]:
     """Compile every topic's rule so a bad query or term names its topic and position."""
     from aggregator.core.match import RuleError, compile_topics
 
+    def terms_of(table: Mapping[str, Any], key: str) -> list[str]:
+        value = table.get(key)
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) \
+            else []
+
+    topics = [
+        _TopicRules(
+            slug=str(topic.get("slug")),
+            include=terms_of(topic, "include"),
+            require=terms_of(topic, "require"),
+            exclude=terms_of(topic, "exclude"),
+            query=topic.get("query") if isinstance(topic.get("query"), str) else None,
+        )
+        if isinstance(topic, dict) else _TopicRules("", [], [], [], None)
+        for topic in (data.get("topics") if isinstance(data.get("topics"), list) else [])
+    ]
+    raw_terms = data.get("terms")
+    terms = {name: terms_of(raw_terms, name) for name in raw_terms} \
+        if isinstance(raw_terms, dict) else {}
+    raw_synonyms = data.get("synonyms")
+    synonyms = {key: terms_of(raw_synonyms, key) for key in raw_synonyms} \
+        if isinstance(raw_synonyms, dict) else {}
     try:
-        compile_topics(config.topics, config.terms, config.synonyms)
+        compile_topics(topics, terms, synonyms)
     except RuleError as error:
         return list(error.problems)
     return []
@@ -414,7 +520,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError(path, [f"not UTF-8 text: {error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, [f"TOML syntax error: {error}"]) from None
-    return parse_config(data, path=path, environ=environ)
+    return parse_config(data, path=path, environ=environ, source_text=raw.decode("utf-8"))
 
 
 def redact_url(url: str) -> str:

@@ -129,7 +129,7 @@ def demo_config(folder: Path, *, port: int = 8080) -> Path:
     from tests.conftest import ROOT
 
     text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
-    text = text.replace('url = "sqlite:///data/demo.db"', f'url = "sqlite:///{folder}/demo.db"')
+    text = text.replace('url = "sqlite:///../data/demo.db"', f'url = "sqlite:///{folder}/demo.db"')
     text = text.replace('"../samples/', f'"{ROOT}/samples/')
     text = text.replace("port = 8080", f"port = {port}")
     path = folder / "demo.toml"

@@ -126,7 +126,7 @@ def test_check_config_cli_good_and_bad(tmp_path: Path) -> None:
     bad_path = tmp_path / "bad.toml"
     bad_path.write_text(GOOD + '[[sources]]\nname = "X"\nurl = "nope://"\n', encoding="utf-8")
     bad = run_cli("check-config", "--config", str(bad_path), check=False)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert str(bad_path) in bad.stderr
     assert "sources[1].url: not a URL" in bad.stderr
 

@@ -304,7 +304,7 @@ def test_a_rejected_storage_url_is_reported_without_its_password(tmp_path: Path)
     config = write_config(tmp_path / "config.toml", {})
     result = run_cli("check-config", "--config", str(config), check=False,
                      env=clean_env(AGGREGATOR_STORAGE_URL=f"mysql://news:{SECRET}@db/news"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "storage.url: unsupported storage URL 'mysql://news:***@db/news'" in result.stderr
     assert SECRET not in result.stdout + result.stderr
 
@@ -312,15 +312,19 @@ def test_a_rejected_storage_url_is_reported_without_its_password(tmp_path: Path)
 # -- the built-in default config ------------------------------------------------------------
 
 
-def test_without_a_config_file_the_built_in_default_is_used_and_said(tmp_path: Path) -> None:
+def test_check_config_without_a_config_file_names_the_file_it_looked_for(
+    tmp_path: Path,
+) -> None:
+    # `run` falls back to the built-in default; checking a config that is not there is
+    # an error, whether the path was implicit or typed (issue 15)
     missing = tmp_path / "config" / "aggregator.toml"
-    result = run_cli("check-config", env=clean_env(AGGREGATOR_CONFIG=str(missing)))
-    assert f"no config file at {missing}: using the built-in default" in result.stderr
-    assert "defaults/default.toml: OK: 0 sources, 0 topics" in result.stdout
+    result = run_cli("check-config", env=clean_env(AGGREGATOR_CONFIG=str(missing)), check=False)
+    assert result.returncode == 2
+    assert f"no config file: looked for {missing}" in result.stderr and result.stdout == ""
 
     typed = run_cli("check-config", "--config", str(missing), check=False)
-    assert typed.returncode == 1  # a path given with --config must exist
-    assert "cannot read the file" in typed.stderr
+    assert typed.returncode == 2
+    assert f"no config file: looked for {missing}" in typed.stderr
 
 
 def test_a_config_written_later_is_picked_up_on_sighup(feed_server: FeedServer,

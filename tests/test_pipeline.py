@@ -106,7 +106,9 @@ def test_an_html_page_is_reported_with_the_feed_it_advertises(
         content_type="text/html")
     harness = Harness(tmp_path, {"Site": feed_server.url("/news")})
     harness.store.close()
-    output = run_cli("poll", "--config", str(harness.config_path)).stdout
+    result = run_cli("poll", "--config", str(harness.config_path), check=False)
+    assert result.returncode == 4  # its only source failed
+    output = result.stdout
     assert (f"Site: error: HTML page, not a feed; it advertises feeds: "
             f"{feed_server.url('/news/feed.atom')}") in output
 

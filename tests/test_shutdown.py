@@ -92,7 +92,7 @@ def test_sigterm_past_the_grace_cancels_the_slow_poll_and_loses_nothing(
 
     feed_server.routes["/slow.rss"].delay = 0
     output = run_cli("poll", "--config", str(config)).stdout
-    assert f"{SLOW}: new: 2 new" in output
+    assert f"{SLOW}: 2 new" in output
     for name in FAST_ITEMS:
         assert f"{name}: unchanged: 0 new, 0 updated" in output
     after = stored(config)

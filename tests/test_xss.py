@@ -32,8 +32,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
             topics=topics_toml(ENTRIES), extra="[publish]\nmax_page_size = 500",
         )
         output = run_cli("poll", "--config", str(config)).stdout
-        assert f"XSS RSS: new: {len(VECTORS) + 1} new" in output
-        assert f"XSS Atom: new: {len(VECTORS) + 2} new" in output
+        assert f"XSS RSS: {len(VECTORS) + 1} new" in output
+        assert f"XSS Atom: {len(VECTORS) + 2} new" in output
         with serve(config) as live:
             yield live, feeds.port
 

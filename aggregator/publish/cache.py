@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from urllib.parse import urlencode
 
 import brotli
 
@@ -31,6 +32,8 @@ from aggregator.store import SQLStore
 
 ENCODINGS = ("br", "gzip")  # content codings we serve, in order of preference
 MIN_MAX_AGE, MAX_MAX_AGE = 30, 3600  # seconds
+# The query parameters a reader's URL named, in its order ("page", "limit"), or None.
+Named = tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,23 @@ def encode(body: bytes) -> dict[str, bytes]:
         "gzip": gzip.compress(body, compresslevel=6, mtime=0),
         "br": brotli.compress(body, quality=5),
     }
+
+
+def rendered_feed(body: bytes, modified: float, version: int,
+             previous: RenderedFeed | None = None) -> RenderedFeed:
+    """`body` with its encodings and validators; `modified` is when its content last
+    changed, moved past `previous` if the bytes differ from it but the time does not."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if previous is not None and previous.etag != etag and modified <= previous.modified:
+        modified = max(previous.modified + 1, float(int(time.time())))
+    return RenderedFeed(
+        body=body,
+        etag=etag,
+        last_modified=format_datetime(datetime.fromtimestamp(modified, UTC), usegmt=True),
+        modified=modified,
+        version=version,
+        encoded=encode(body),
+    )
 
 
 class UnknownTopic(KeyError):
@@ -93,19 +113,19 @@ class FeedService:
         self._default_size = {
             t.slug: t.max_entries or config.publish.max_entries for t in config.topics
         }
-        self._cache: dict[tuple[str, str, int, int], RenderedFeed] = {}
+        self._cache: dict[tuple[str, str, int, int, Named], RenderedFeed] = {}
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._versions_read = float("-inf")
 
     # -- the request path ---------------------------------------------------------------
 
-    def cached(self, slug: str, fmt: str, page: int = 1,
-               limit: int | None = None) -> RenderedFeed | None:
+    def cached(self, slug: str, fmt: str, page: int = 1, limit: int | None = None,
+               named: Named = None) -> RenderedFeed | None:
         """The current rendering if it is cached and the topic version is fresh; no I/O."""
         if time.monotonic() - self._versions_read > self.version_ttl:
             return None
-        hit = self._cache.get((slug, fmt, page, self._limit_key(limit)))
+        hit = self._cache.get((slug, fmt, page, self._limit_key(limit), named))
         if hit is None or hit.version != self._versions.get(slug, 0):
             return None
         return hit
@@ -136,57 +156,55 @@ class FeedService:
 
     def get(
         self, slug: str, fmt: str, page: int = 1, limit: int | None = None,
+        named: Named = None,
     ) -> RenderedFeed:
-        """The feed for `slug` in `fmt`, rendered now if the topic changed since."""
+        """The feed for `slug` in `fmt`, rendered now if the topic changed since.
+
+        `named`: the query parameters (of page, limit) the reader's URL named, in its
+        order, so the self link repeats that URL; None: the canonical self link.
+        """
         if slug not in self._default_size:
             raise UnknownTopic(slug)
         if fmt not in FORMATS:
             raise ValueError(f"unknown feed format {fmt!r}")
         if page < 1:
             raise PageOutOfRange(f"page must be 1 or more, not {page}")
-        key = (slug, fmt, page, self._limit_key(limit))
+        key = (slug, fmt, page, self._limit_key(limit), named)
         with self._lock:  # one render per key, however many requests missed at once
             version = self.version(slug)
             previous = self._cache.get(key)
             if previous is not None and previous.version == version:
                 return previous
-            rendered = self._render(slug, fmt, page, limit, version, previous)
+            rendered = self._render(slug, fmt, page, limit, named, version, previous)
             self._remember(key, rendered)
             return rendered
 
-    def _render(self, slug: str, fmt: str, page: int, limit: int | None, version: int,
-                previous: RenderedFeed | None) -> RenderedFeed:
+    def _render(self, slug: str, fmt: str, page: int, limit: int | None, named: Named,
+                version: int, previous: RenderedFeed | None) -> RenderedFeed:
         size = self.page_size(slug, limit)
         total = self.store.topic_story_count(slug)
         if page > 1 and (page - 1) * size >= total:
             raise PageOutOfRange(f"page {page} is past the last page of {slug}")
         stories = self.store.topic_stories(slug, size, (page - 1) * size)
+        changed_at = self.store.topic_changed_at(slug)
+        self_query = None if named is None else urlencode(
+            [(name, page if name == "page" else size) for name in named])
         feed_page = build_page(
             self.config.topic(slug), stories, base_url=self.config.server.public_base(),
             fmt=fmt, page=page, page_size=size, total=total, custom_limit=limit is not None,
+            changed_at=changed_at, self_query=self_query,
         )
         body = render(feed_page, fmt)
         metrics.FEED_RENDERS.labels(fmt).inc()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         # The bytes may change with no entry newer (a story left the topic, or older
         # stories moved onto this page): Last-Modified must still move forward, or a
         # reader that sends only If-Modified-Since would be told nothing changed. The
         # store's time of the topic's last change covers that in every process, even
-        # one started since; two changes within a second are told apart here.
-        modified = float(int(max(feed_page.updated.timestamp(),
-                                 self.store.topic_changed_at(slug))))
-        if previous is not None and previous.etag != etag and modified <= previous.modified:
-            modified = max(previous.modified + 1, float(int(time.time())))
-        return RenderedFeed(
-            body=body,
-            etag=etag,
-            last_modified=format_datetime(datetime.fromtimestamp(modified, UTC), usegmt=True),
-            modified=modified,
-            version=version,
-            encoded=encode(body),
-        )
+        # one started since; `rendered_feed` tells two changes within a second apart.
+        modified = float(int(max(feed_page.updated.timestamp(), changed_at)))
+        return rendered_feed(body, modified, version, previous)
 
-    def _remember(self, key: tuple[str, str, int, int], rendered: RenderedFeed) -> None:
+    def _remember(self, key: tuple[str, str, int, int, Named], rendered: RenderedFeed) -> None:
         """Cache `rendered`; past `max_cached` entries, stale versions go first, then the
         oldest (every distinct ?page=&limit= is a key, and clients choose those)."""
         cache = self._cache

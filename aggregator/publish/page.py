@@ -82,19 +82,30 @@ def build_page(
     page_size: int,
     total: int,
     custom_limit: bool = False,
+    changed_at: float = 0.0,
+    self_query: str | None = None,
 ) -> FeedPage:
-    """One page of `topic` in `fmt`; `total` is the topic's story count (for paging)."""
+    """One page of `topic` in `fmt`; `total` is the topic's story count (for paging).
+
+    `changed_at` (the store's time of the topic's last change) dates a page with no
+    stories, which would otherwise claim 1970. `self_query`, when given, is the query
+    the reader asked with: the self link must name the URL the reader fetched.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown feed format {fmt!r}")
     limit = page_size if custom_limit else None
     entries = [feed_entry(story) for story in stories]
     last_page = max(1, -(-total // page_size))
-    updated = max((_changed(story) for story in stories), default=EPOCH)
+    updated = max((_changed(story) for story in stories),
+                  default=utc_datetime(changed_at) if changed_at else EPOCH)
+    self_url = feed_url(base_url, topic.slug, fmt, page, limit)
+    if self_query is not None:
+        self_url = feed_url(base_url, topic.slug, fmt) + (f"?{self_query}" if self_query else "")
     return FeedPage(
         slug=topic.slug,
         title=topic.title,
         description=topic.description or f"Stories matching the topic {topic.title}",
-        self_url=feed_url(base_url, topic.slug, fmt, page, limit),
+        self_url=self_url,
         html_url=f"{base_url}/#topic-{topic.slug}",
         updated=updated,
         entries=entries,

@@ -11,7 +11,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,9 +23,10 @@ from aggregator import metrics
 from aggregator.core.match import distinct_hits, story_score
 from aggregator.models import StoredStory, utc_datetime
 from aggregator.publish.page import feed_url
-from aggregator.publish.render import FORMATS, GENERATOR
+from aggregator.publish.render import FORMATS
 from aggregator.run.service import Service
 from aggregator.web.feedhttp import FeedEndpoint
+from aggregator.web.opml import OpmlEndpoint
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -49,21 +49,6 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         run_scheduler = service.role in ("all", "worker")
 
     feeds = FeedEndpoint(service)
-
-    async def opml(request: Request) -> Response:
-        base = service.config.server.public_base()
-        outlines = "\n".join(
-            f'    <outline type="rss" text={quoteattr(t.title)} title={quoteattr(t.title)} '
-            f'xmlUrl={quoteattr(feed_url(base, t.slug, "atom"))} '
-            f'htmlUrl={quoteattr(base + "/#topic-" + t.slug)}/>'
-            for t in service.config.topics
-        )
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
-            f"  <head><title>{GENERATOR} topics</title></head>\n"
-            f"  <body>\n{outlines}\n  </body>\n</opml>\n"
-        )
-        return Response(body, media_type="text/x-opml; charset=utf-8")
 
     async def index(request: Request) -> Response:
         html = await asyncio.to_thread(_render_index, service)
@@ -93,7 +78,7 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
     routes = [  # the feeds first: nearly every request is a reader's poll
         Route("/feeds/{slug}.{fmt}", feeds, methods=["GET", "HEAD"]),
         Route("/", index, methods=["GET", "HEAD"]),
-        Route("/feeds.opml", opml, methods=["GET", "HEAD"]),
+        Route("/feeds.opml", OpmlEndpoint(service), methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -15,7 +15,7 @@ import asyncio
 import functools
 from collections import Counter
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
@@ -103,20 +103,23 @@ def _conditional_headers(raw: RawHeaders) -> tuple[str, str | None, str | None]:
             if_modified_since)
 
 
-def _page_and_limit(query_string: bytes) -> tuple[int, int | None]:
-    """?page= and ?limit=, whole numbers from 1; ValueError otherwise."""
+def _page_and_limit(query_string: bytes) -> tuple[int, int | None, tuple[str, ...]]:
+    """?page= and ?limit=, whole numbers from 1 (ValueError otherwise), and which of the
+    two the URL named, in its order, for the self link to repeat."""
     if not query_string:
-        return 1, None
-    query = parse_qs(query_string.decode("latin-1"))
-    page, limit = query.get("page", ["1"])[-1], query.get("limit", [None])[-1]
+        return 1, None, ()
+    pairs = parse_qsl(query_string.decode("latin-1"))
+    query = dict(pairs)  # the last of a repeated parameter counts
+    page, limit = query.get("page", "1"), query.get("limit")
     numbers = [int(page), None if limit is None else int(limit)]
     if numbers[0] < 1 or (numbers[1] is not None and numbers[1] < 1):
         raise ValueError(query_string)
-    return numbers[0], numbers[1]
+    named = tuple(dict.fromkeys(name for name, _ in pairs if name in ("page", "limit")))
+    return numbers[0], numbers[1], named
 
 
-def response_headers(rendered: RenderedFeed, fmt: str, encoding: str | None, status: int,
-                     max_age: int) -> RawHeaders:
+def response_headers(rendered: RenderedFeed, content_type: str, encoding: str | None,
+                     status: int, max_age: int) -> RawHeaders:
     """The headers of one response for `rendered`, built once per coding and status.
 
     A 304 carries what the 200 would have (ETag, Last-Modified, Cache-Control, Vary),
@@ -133,12 +136,29 @@ def response_headers(rendered: RenderedFeed, fmt: str, encoding: str | None, sta
         ]
         if status == 200:
             body = rendered.body if encoding is None else rendered.encoded[encoding]
-            prepared += [(b"content-type", FORMATS[fmt].encode("latin-1")),
+            prepared += [(b"content-type", content_type.encode("latin-1")),
                          (b"content-length", str(len(body)).encode("latin-1"))]
             if encoding is not None:
                 prepared.append((b"content-encoding", encoding.encode("latin-1")))
         rendered.http_headers[key] = prepared
     return prepared
+
+
+async def send_rendered(rendered: RenderedFeed, content_type: str, max_age: int,
+                        scope: Scope, send: Send) -> int:
+    """Answer the request in `scope` with `rendered`: a 304 when the client's validators
+    hold, else the body in the best content coding it accepts; return the status."""
+    accept, if_none_match, if_modified_since = _conditional_headers(scope["headers"])
+    encoding = choose_encoding(accept)
+    if not_modified(if_none_match, if_modified_since, rendered):
+        status, body = 304, b""
+    else:
+        status = 200
+        body = rendered.body if encoding is None else rendered.encoded[encoding]
+    headers = response_headers(rendered, content_type, encoding, status, max_age)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
 
 
 class FeedEndpoint:
@@ -161,33 +181,24 @@ class FeedEndpoint:
             await PlainTextResponse(f"unknown format {fmt!r}", 404)(scope, receive, send)
             return
         try:
-            page, limit = _page_and_limit(scope["query_string"])
+            page, limit, named = _page_and_limit(scope["query_string"])
         except ValueError:
             await self._plain(fmt, 400, "page and limit must be whole numbers from 1",
                               scope, receive, send)
             return
         feeds = self.service.feeds  # a config reload swaps it; use one for the whole request
-        rendered = feeds.cached(slug, fmt, page, limit)
+        rendered = feeds.cached(slug, fmt, page, limit, named)
         if rendered is None:
             try:
-                rendered = await asyncio.to_thread(feeds.get, slug, fmt, page, limit)
+                rendered = await asyncio.to_thread(feeds.get, slug, fmt, page, limit, named)
             except UnknownTopic:
                 await self._plain(fmt, 404, f"no topic {slug!r}", scope, receive, send)
                 return
             except PageOutOfRange as error:
                 await self._plain(fmt, 404, str(error), scope, receive, send)
                 return
-        accept, if_none_match, if_modified_since = _conditional_headers(scope["headers"])
-        encoding = choose_encoding(accept)
-        if not_modified(if_none_match, if_modified_since, rendered):
-            status, body = 304, b""
-        else:
-            status = 200
-            body = rendered.body if encoding is None else rendered.encoded[encoding]
+        status = await send_rendered(rendered, FORMATS[fmt], feeds.max_age, scope, send)
         self.requests[(fmt, status)] += 1
-        headers = response_headers(rendered, fmt, encoding, status, feeds.max_age)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     async def _plain(self, fmt: str, status: int, message: str, scope: Scope,
                      receive: Receive, send: Send) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -67,6 +68,13 @@ def run_service(
     `config_path` is what SIGHUP and --watch re-read; with `fall_back`, a missing file
     starts the service on the built-in default until the file appears.
     """
+    # --host and --port mean what AGGREGATOR_HOST and AGGREGATOR_PORT mean: the config's
+    # [server] values for this process, so self links, OPML and every reload agree
+    # with the address uvicorn listens on.
+    if host:
+        os.environ["AGGREGATOR_HOST"] = host
+    if port is not None:
+        os.environ["AGGREGATOR_PORT"] = str(port)
     config = load_config(config_file(config_path, fall_back=fall_back))
     setup_logging(config.logging.format, config.logging.level)
     service = Service(config, config_path, role=role)
@@ -74,8 +82,8 @@ def run_service(
     server = _Server(
         uvicorn.Config(
             create_app(service),
-            host=host or config.server.host,
-            port=port if port is not None else config.server.port,
+            host=config.server.host,
+            port=config.server.port,
             log_config=None,
             access_log=False,
             lifespan="on",

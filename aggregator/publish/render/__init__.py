@@ -5,8 +5,10 @@ always render to the same bytes, which is what lets the web layer hand out stron
 ETags. Entry ids are story ids (`urn:uuid:`), fixed when a story is first seen.
 
 Formats: Atom 1.0 (`atom`), RSS 2.0 (`rss`), both through feedgen (`xmlfeed`), and JSON
-Feed 1.1 (`jsonfeed`); what they share is in `common`. A new format is a module with
-a `render_*(page) -> bytes` function, a media type in `FORMATS`, and a line below.
+Feed 1.1 (`jsonfeed`); what they share is in `common`. Every renderer reads the page
+as `common.clean_page` leaves it, so no format shows a character another drops. A new
+format is a module with a `render_*(page) -> bytes` function, a media type in
+`FORMATS`, and a line below.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 
 from aggregator.models import FeedPage
 from aggregator.publish.render.atom import render_atom
-from aggregator.publish.render.common import EPOCH, FORMATS, GENERATOR, media_type
+from aggregator.publish.render.common import EPOCH, FORMATS, GENERATOR, clean_page, media_type
 from aggregator.publish.render.jsonfeed import render_json
 from aggregator.publish.render.rss import render_rss
 
@@ -33,4 +35,4 @@ def render(page: FeedPage, fmt: str) -> bytes:
     renderer = RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown feed format {fmt!r}; choose from {', '.join(FORMATS)}")
-    return renderer(page)
+    return renderer(clean_page(page))

@@ -16,7 +16,6 @@ from aggregator.publish.render.common import (
     paging_links,
     text_or,
     utc,
-    xml_text,
 )
 from aggregator.publish.render.xmlfeed import PARSER, feed_generator, normalise_dates, serialize
 from aggregator.version import __version__
@@ -30,13 +29,13 @@ def render_atom(page: FeedPage) -> bytes:
     # RFC 4287 4.1.1: a feed needs an author unless every entry has one; entries
     # without an author inherit this one.
     fg.author(name=GENERATOR)
-    fg.link(rel="self", type=media_type("atom"), href=xml_text(page.self_url))
-    fg.link(rel="alternate", type="text/html", href=xml_text(page.html_url))
+    fg.link(rel="self", type=media_type("atom"), href=page.self_url)
+    fg.link(rel="alternate", type="text/html", href=page.html_url)
     for fmt, url in page.alternates.items():
         if fmt != "atom":
-            fg.link(rel="alternate", type=media_type(fmt), href=xml_text(url))
+            fg.link(rel="alternate", type=media_type(fmt), href=url)
     for rel, url in paging_links(page):
-        fg.link(rel=rel, type=media_type("atom"), href=xml_text(url))
+        fg.link(rel=rel, type=media_type("atom"), href=url)
     fg.generator(GENERATOR, version=__version__, uri=GENERATOR_URI)
     entries = [_atom_entry(entry) for entry in page.entries]
     for fe in entries:
@@ -53,18 +52,18 @@ def _atom_entry(entry: FeedEntry) -> FeedgenEntry:
     fe.updated(utc(entry.updated))
     fe.published(utc(entry.published))
     if entry.author:
-        fe.author(name=xml_text(entry.author))
+        fe.author(name=entry.author)
     if entry.link:
-        fe.link(rel="alternate", type="text/html", href=xml_text(entry.link))
+        fe.link(rel="alternate", type="text/html", href=entry.link)
     related = {copy.link: copy.source for copy in entry.also_on
                if copy.link and copy.link != entry.link}
     for href, source in related.items():
-        fe.link(rel="related", type="text/html", title=xml_text(source), href=xml_text(href))
+        fe.link(rel="related", type="text/html", title=source, href=href)
     for term in entry.categories:
-        fe.category(term=xml_text(term))
+        fe.category(term=term)
     if entry.summary_html and entry.content_html:
-        fe.summary(xml_text(entry.summary_html), type="html")
-    fe.content(xml_text(entry_body_html(entry)), type="html")
+        fe.summary(entry.summary_html, type="html")
+    fe.content(entry_body_html(entry), type="html")
     return fe
 
 
