@@ -18,7 +18,7 @@ FIERCE = ("https://www.fiercebiotech.com/biotech/"
 def demo_config(tmp_path: Path) -> Path:
     """config/demo.toml with its store in `tmp_path` and its samples found from there."""
     text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
-    text = text.replace("sqlite:///data/demo.db", f"sqlite:///{tmp_path}/demo.db")
+    text = text.replace("sqlite:///../data/demo.db", f"sqlite:///{tmp_path}/demo.db")
     text = text.replace("../samples/", f"{ROOT}/samples/")
     path = tmp_path / "demo.toml"
     path.write_text(text, encoding="utf-8")

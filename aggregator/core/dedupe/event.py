@@ -45,12 +45,16 @@ _STOPWORDS = frozenset(_VOCABULARY["stopwords"]["words"])
 _NOT_NAMES = frozenset(_VOCABULARY["entities"]["not_names"]) | _STOPWORDS
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’.-][A-Za-z0-9]+)*|\d+(?:[.,]\d+)*%?")
 _GENRES = tuple(_VOCABULARY["genres"]["labels"])
-_NOT_SUBJECTS = frozenset(_VOCABULARY["entities"]["not_subjects"])
+#: Regulators acting on a product, and company-name suffixes ("Bio", "Therapeutics"):
+#: words a headline's first name may be, without telling whose story it is.
+_NOT_SUBJECTS = frozenset(_VOCABULARY["entities"]["not_subjects"]) | frozenset(
+    suffix.rstrip("?").lower() for suffix in load("anchors")["company"]["suffixes"])
 _LEADING_CLAUSES = tuple(_VOCABULARY["entities"]["leading_clauses"])
 #: A generic happening ("financing") stands for the specific ones it may be reported as.
 _GENERALIZES = {entry["name"]: frozenset(entry["generalizes"])
                 for kind in ("event", "milestone") for entry in load("anchors")[kind]
                 if entry.get("generalizes")}
+_NAME_GOES_ON = re.compile(r"[ ](?!(?:The|A|An|In|On|At|For|And|Of|To)\b)[A-Z][A-Za-z0-9]")
 _SENTENCE_END = re.compile(r"[.!?:;\"“”()]\s*$|^\s*$")
 
 
@@ -123,7 +127,10 @@ def event_features(title: str, text: str) -> EventFeatures:
         if term:
             counts[term] += 1.0
             before = opening[max(0, match.start() - 3):match.start()]
-            start = _SENTENCE_END.search(before) is not None
+            # A capitalized word opening a sentence is a name when the next word is one
+            # too ("Tuwyqui Bio said"), not when it is prose ("Shares rose").
+            start = _SENTENCE_END.search(before) is not None and not _NAME_GOES_ON.match(
+                opening, match.end())
             if len(entities) < MAX_ENTITIES and _is_entity(token, start):
                 entities.setdefault(term, None)
     top = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
