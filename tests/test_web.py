@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -356,6 +357,23 @@ def test_last_modified_never_goes_back_in_a_process_started_since(
                            headers={"If-Modified-Since": first.headers["last-modified"]})
     assert after.status_code == 200
     assert entry_titles(after.content, "atom") == [EXPECTED_TITLES[0], EXPECTED_TITLES[2]]
+
+
+def test_retention_purge_re_renders_the_cached_feed(e2e_config: Path) -> None:
+    """Purged stories leave the feed at once: the purge itself changes the topic's
+    version, as no new item may arrive for days to do it."""
+    with serve(e2e_config, version_ttl=0.0) as live, live.client() as client:
+        first = client.get(f"/feeds/{SLUG}.atom")
+        assert entry_titles(first.content, "atom") == EXPECTED_TITLES
+        store = open_store(load_config(e2e_config).storage_url())  # as the worker's purge
+        try:
+            assert store.purge(datetime(2030, 1, 1, tzinfo=UTC).timestamp()) > 0
+        finally:
+            store.close()
+        after = client.get(f"/feeds/{SLUG}.atom",
+                           headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert entry_titles(after.content, "atom") == []
 
 
 # -- paging -------------------------------------------------------------------------------
