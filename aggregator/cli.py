@@ -192,8 +192,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="Sources")
-    for column in ("source", "status", "last success", "failures", "7 days", "mean ms",
-                   "last error"):
+    for column in ("source", "status", "last success", "next poll", "failures", "7 days",
+                   "mean ms", "last error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = row["last_status"] or "never polled"
@@ -201,7 +201,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
             status = f"disabled ({row['disabled_reason']})"
         if row["redirected_from"]:
             status += f"; moved from {row['redirected_from']}"
-        table.add_row(row["name"], status, row["last_success"], str(row["consecutive_failures"]),
+        next_poll = row["next_poll"] if row["enabled"] else "never (disabled)"
+        table.add_row(row["name"], status, row["last_success"], next_poll,
+                      str(row["consecutive_failures"]),
                       str(row["items_last_7_days"]), str(row["mean_fetch_ms"] or "-"),
                       row["last_error"] or row["last_problem"] or "")
     Console(width=int(os.environ.get("COLUMNS", "160"))).print(table)

@@ -66,6 +66,7 @@ def test_a_permanent_redirect_moves_the_source_and_says_so(
     table = run_cli("sources", "--config", str(harness.config_path),
                     env={"COLUMNS": "400"}).stdout
     assert f"moved from {old}" in table
+    assert "next poll" in table and health["next_poll"] in table  # when it is asked again
 
 
 def test_a_temporary_redirect_keeps_the_configured_url(

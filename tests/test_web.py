@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -455,10 +456,19 @@ def test_index_page_shows_topics_stories_and_source_health(live: LiveServer) -> 
     rows = {row.xpath("string(td[@class='source-name'])").strip(): row
             for row in page.xpath("//table[@class='health']/tbody/tr")}
     assert set(rows) == {"Test Wire", "Nuvexa Newsroom", "Science Releases", "Broken Wire"}
-    broken = [td.text_content().strip() for td in rows["Broken Wire"].xpath("td")]
-    assert broken[1] == "never" and "500" in broken[2] and broken[3] == "1"
-    wire = [td.text_content().strip() for td in rows["Test Wire"].xpath("td")]
-    assert wire[1].endswith("ago") and wire[3] == "0" and wire[4] == "3"
+    broken, wire = (cells(rows[name]) for name in ("Broken Wire", "Test Wire"))
+    assert broken["Last success"] == "never" and "500" in broken["Last error"]
+    assert broken["Consecutive failures"] == "1"
+    assert wire["Last success"].endswith("ago") and wire["Consecutive failures"] == "0"
+    assert wire["Items (7 days)"] == "3"
+    # Polled just now at the 15-minute default interval (the failing one backs off ±20%):
+    assert re.fullmatch(r"in 1[45]m", wire["Next poll"]), wire["Next poll"]
+    assert re.fullmatch(r"in 1[0-8]m", broken["Next poll"]), broken["Next poll"]
+
+
+def cells(row: html.HtmlElement) -> dict[str, str]:
+    """A health-table row's cells by their column label."""
+    return {td.get("data-label"): td.text_content().strip() for td in row.xpath("td[@data-label]")}
 
 
 def test_index_page_answers_head(live: LiveServer) -> None:

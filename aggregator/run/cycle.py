@@ -136,6 +136,9 @@ class Pipeline:
         self.store.sync_sources(
             [(s.name, self.config.source_location(s)) for s in self.config.sources]
         )
+        self.store.cap_schedules(
+            [(s.name, self.config.poll_bounds(s)[1]) for s in self.config.sources]
+        )
         return rematch_changed_topics(self.config, self.store, self.matcher)
 
     def enabled_sources(self) -> list[str]:
@@ -307,12 +310,11 @@ class Pipeline:
     ) -> None:
         """Set the outcome's next poll time (see aggregator.sources.polling for the rules)."""
         fetch = self.config.fetch
-        base = source.interval or fetch.default_interval
+        base, ceiling = self.config.poll_bounds(source)
         if outcome.status in ("ok", "not_modified"):
             interval = next_interval(
                 base=base,
-                maximum=fetch.max_interval,
-                cap=fetch.backoff_max,
+                maximum=ceiling,
                 previous=state.poll_interval,
                 changed=bool(processed and processed.items),
                 mean_gap=mean_gap_seconds(processed.published, outcome.attempted_at)

@@ -91,6 +91,19 @@ class Sources(StoreEngine):
                 )
 
     @retried
+    def cap_schedules(self, ceilings: Sequence[tuple[str, float]]) -> None:
+        """Bring forward healthy sources whose next poll lies past (name, ceiling seconds)
+        after their last success: a poll scheduled under an older, laxer config (or the
+        old default of stretching to 6 h) must not outlive the config that forbids it."""
+        with self.transaction() as cur:
+            cur.executemany(
+                "UPDATE sources SET next_poll = last_success + ?, poll_interval = ? "
+                "WHERE name = ? AND consecutive_failures = 0 AND last_success IS NOT NULL "
+                "AND next_poll > last_success + ?",
+                [(ceiling, ceiling, name, ceiling) for name, ceiling in ceilings],
+            )
+
+    @retried
     def source_states(self, names: Sequence[str] | None = None) -> list[SourceState]:
         """The state of the sources `names` (default: all), by name.
 
