@@ -356,7 +356,7 @@ def test_aggregator_migrate_on_postgresql(postgres_url: str, tmp_path: Path) -> 
     assert result.stdout.strip() == f"schema version {latest} (postgresql)"
     unreachable = run_cli("migrate", "--config", str(config), check=False, env={
         "AGGREGATOR_STORAGE_URL": "postgresql://aggregator:secret@127.0.0.1:9/nowhere"})
-    assert unreachable.returncode == 1
+    assert unreachable.returncode == 2
     assert unreachable.stderr.splitlines()[-1].startswith(
         "store error: PostgreSQL at postgresql://aggregator:***@127.0.0.1:9/nowhere: ")
     assert "secret" not in unreachable.stderr and "Traceback" not in unreachable.stderr

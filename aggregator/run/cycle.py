@@ -141,6 +141,22 @@ class Pipeline:
         )
         return rematch_changed_topics(self.config, self.store, self.matcher)
 
+    def pending(self) -> list[str]:
+        """What `prepare` would change in the store, found by reading only: sources to
+        register (or whose URL changed) and topics to drop or to match. Commands that
+        only read open the store for writing when, and only when, this is not empty."""
+        config = self.config
+        stored = {state.name: state.url
+                  for state in self.store.source_states([s.name for s in config.sources])}
+        changes = [f"source {source.name!r} to register" for source in config.sources
+                   if stored.get(source.name) != config.source_location(source)]
+        versions = self.store.topic_versions()
+        slugs = {topic.slug for topic in config.topics}
+        changes += [f"topic {slug!r} to drop" for slug in sorted(versions) if slug not in slugs]
+        changes += [f"topic {slug!r} to match" for slug in sorted(slugs)
+                    if versions.get(slug, (0, None))[1] != rules_hash(config, slug)]
+        return changes
+
     def enabled_sources(self) -> list[str]:
         return [s.name for s in self.config.sources if s.enabled]
 

@@ -7,7 +7,7 @@ import re
 import time
 from importlib import resources
 
-from aggregator.store.engine import Cursor, StoreEngine, retried
+from aggregator.store.engine import Cursor, StoreEngine, StoreError, retried
 
 #: The version table, created before anything else (under the migration lock).
 VERSION_TABLE = (
@@ -62,6 +62,19 @@ class Migrator(StoreEngine):
         cur.execute("SELECT MAX(version) FROM schema_version")
         row = cur.fetchone()
         return int(row[0] or 0)
+
+    def check_schema(self) -> int:
+        """The schema version, if it is the current one; else a StoreError saying how to
+        bring it up to date (for a store opened without migrating)."""
+        latest = load_migrations(self.engine)[-1][0]
+        current = self.schema_version()
+        if current == 0:
+            raise StoreError("the store has no tables yet; `aggregator poll` or "
+                             "`aggregator migrate` creates them")
+        if current < latest:
+            raise StoreError(f"the store's schema is version {current}, this version needs "
+                             f"{latest}; run `aggregator migrate` as a user who may write it")
+        return current
 
     @retried
     def migrate(self) -> int:
