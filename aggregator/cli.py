@@ -7,11 +7,11 @@ import asyncio
 import json
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aggregator import clock
 from aggregator.config import Config, ConfigError, config_file, load_config, redact_url
 from aggregator.publish.render import FORMATS
 from aggregator.version import __version__
@@ -336,7 +336,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         store = open_store(config.storage_url(), read_only=True)
     except StoreError:  # absent or needs migrating: create or upgrade it, as before
         store = open_store(config.storage_url())
-    since = time.time() - config.storage.retention_days * 86400
+    since = clock.now() - config.storage.retention_days * 86400
     stories: dict[str, list[Any]] = {}
     tags = _source_tags(config)
     for batch in store.items_since(since):

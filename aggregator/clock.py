@@ -25,6 +25,9 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin that never goes backwards."""
 
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of this clock's time (a blocking wait, for threads)."""
+
 
 class SystemClock:
     """The real clock."""
@@ -35,9 +38,13 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 class ManualClock:
-    """A clock that moves only when told to: `advance()` moves both readings alike."""
+    """A clock that moves only when told to: `advance()` moves both readings alike, and
+    `sleep()` advances instead of waiting, so a retry loop runs its course at once."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self._now = start
@@ -51,6 +58,9 @@ class ManualClock:
     def monotonic(self) -> float:
         with self._lock:
             return self._monotonic
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
@@ -74,6 +84,10 @@ def now() -> float:
 
 def monotonic() -> float:
     return _clock.monotonic()
+
+
+def sleep(seconds: float) -> None:
+    _clock.sleep(seconds)
 
 
 def utcnow() -> datetime:

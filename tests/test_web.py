@@ -3,6 +3,7 @@ paging and the curator's page, against a store filled by real polls over loopbac
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import re
@@ -18,8 +19,11 @@ import httpx
 import pytest
 from lxml import etree, html
 
+from aggregator import clock
+from aggregator.clock import ManualClock
 from aggregator.config import load_config
 from aggregator.publish.cache import FeedService, poll_max_age
+from aggregator.run.cycle import Pipeline
 from aggregator.store import open_store
 from tests.conftest import TOPICS_TOML, run_cli, serve_e2e_feeds, write_config
 from tests.feedserver import FeedServer, Route
@@ -53,6 +57,18 @@ trusted_sources = ["Science Releases"]
 
 def poll(config: Path) -> None:
     run_cli("poll", "--config", str(config))
+
+
+def poll_in_process(config_path: Path) -> None:
+    """What `aggregator poll` does, in this process, so it reads this process's clock."""
+    config = load_config(config_path)
+    store = open_store(config.storage_url())
+    try:
+        pipeline = Pipeline(config, store)
+        pipeline.prepare()
+        asyncio.run(pipeline.run_cycle())
+    finally:
+        store.close()
 
 
 def add_story(server: FeedServer) -> None:
@@ -253,7 +269,8 @@ def renders(live: LiveServer, fmt: str) -> float:
 def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
     feed_server: FeedServer, e2e_config: Path
 ) -> None:
-    with serve(e2e_config) as live, live.client() as client:
+    with clock.use(ManualClock(time.time())) as now, serve(e2e_config) as live, \
+            live.client() as client:
         first = client.get(f"/feeds/{SLUG}.atom")
         assert first.status_code == 200
         before = renders(live, "atom")
@@ -262,7 +279,7 @@ def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
                         {"If-None-Match": first.headers["etag"]}):
             for _ in range(5):
                 assert client.get(f"/feeds/{SLUG}.atom", headers=headers).status_code in (200, 304)
-        time.sleep(1.2)  # past the one-second topic-version check: still no render
+        now.advance(1.2)  # past the one-second topic-version check: still no render
         assert client.get(f"/feeds/{SLUG}.atom").content == first.content
         assert renders(live, "atom") == before
         assert live.metric("aggregator_feed_requests_total", format="atom",
@@ -270,13 +287,9 @@ def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
 
         add_story(feed_server)
         poll(e2e_config)  # another process writes the store, as a worker would
-        deadline = time.monotonic() + 10
-        while True:
-            response = client.get(f"/feeds/{SLUG}.atom",
-                                  headers={"If-None-Match": first.headers["etag"]})
-            if response.status_code == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        now.advance(1.2)  # the next request reads the topic versions again
+        response = client.get(f"/feeds/{SLUG}.atom",
+                              headers={"If-None-Match": first.headers["etag"]})
         assert response.status_code == 200
         titles = entry_titles(response.content, "atom")
         assert titles[0] == "Helix Therapeutics Opens CAR-T Trial for Refractory Lupus Nephritis"
@@ -348,11 +361,13 @@ def test_last_modified_never_goes_back_in_a_process_started_since(
     replica) that never saw the earlier document."""
     with serve(e2e_config) as live, live.client() as client:
         first = client.get(f"/feeds/{SLUG}.atom")
-    time.sleep(1.1)  # HTTP dates count whole seconds; within one, only the ETag can tell
     route = feed_server.routes["/wire.rss"]
     route.body = (route.body.replace(b"in Lupus Nephritis", b"in Multiple Myeloma")
                   .replace(b"refractory lupus nephritis", b"relapsed multiple myeloma"))
-    poll(e2e_config)
+    # HTTP dates count whole seconds, and within one only the ETag can tell: the change
+    # is polled two seconds on, by the clock the store records it with.
+    with clock.use(ManualClock(time.time() + 2)):
+        poll_in_process(e2e_config)
     with serve(e2e_config) as live, live.client() as client:
         after = client.get(f"/feeds/{SLUG}.atom",
                            headers={"If-Modified-Since": first.headers["last-modified"]})

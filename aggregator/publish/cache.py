@@ -16,14 +16,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import brotli
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.config import Config
 from aggregator.publish.page import build_page
 from aggregator.publish.render import FORMATS, render
@@ -103,7 +102,7 @@ class FeedService:
     def cached(self, slug: str, fmt: str, page: int = 1,
                limit: int | None = None) -> RenderedFeed | None:
         """The current rendering if it is cached and the topic version is fresh; no I/O."""
-        if time.monotonic() - self._versions_read > self.version_ttl:
+        if clock.monotonic() - self._versions_read > self.version_ttl:
             return None
         hit = self._cache.get((slug, fmt, page, self._limit_key(limit)))
         if hit is None or hit.version != self._versions.get(slug, 0):
@@ -119,7 +118,7 @@ class FeedService:
         new stories through the store; a one-second staleness keeps a busy feed's
         requests from each costing a query.
         """
-        now = time.monotonic()
+        now = clock.monotonic()
         if now - self._versions_read > self.version_ttl:
             self._versions = {t: v for t, (v, _) in self.store.topic_versions().items()}
             self._versions_read = now
@@ -176,7 +175,7 @@ class FeedService:
         modified = float(int(max(feed_page.updated.timestamp(),
                                  self.store.topic_changed_at(slug))))
         if previous is not None and previous.etag != etag and modified <= previous.modified:
-            modified = max(previous.modified + 1, float(int(time.time())))
+            modified = max(previous.modified + 1, float(int(clock.now())))
         return RenderedFeed(
             body=body,
             etag=etag,

@@ -22,9 +22,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.config import Config, SourceConfig
 from aggregator.core.dedupe import stored_fingerprint
 from aggregator.core.match import TopicMatcher, compile_topics
@@ -221,7 +221,7 @@ class Pipeline:
     ) -> _Polled:
         """Fetch and process one source, in a fetch slot the caller holds; never raises
         for the source's faults (they end up in the outcome)."""
-        attempted = datetime.now(UTC)
+        attempted = clock.utcnow()
         result = await fetcher.fetch_in_slot(
             FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
         )
@@ -367,7 +367,7 @@ def rematch_changed_topics(
     ]
     if not stale:
         return {}
-    since = time.time() - config.storage.retention_days * 86400
+    since = clock.now() - config.storage.retention_days * 86400
     tags = {source.name: source.tags for source in config.sources}
     policy = merge_policy(config)
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import re
-import time
 from importlib import resources
 
+from aggregator import clock
 from aggregator.store.engine import Cursor, StoreEngine, StoreError, retried
 
 #: The version table, created before anything else (under the migration lock).
@@ -98,7 +98,7 @@ class Migrator(StoreEngine):
             if current == 0:
                 for statement in split_statements(load_schema(self.engine)):
                     cur.execute(statement)
-                now = time.time()
+                now = clock.now()
                 cur.executemany(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                     [(version, now) for version, _ in migrations],
@@ -111,7 +111,7 @@ class Migrator(StoreEngine):
                     cur.execute(statement)
                 cur.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    (version, time.time()),
+                    (version, clock.now()),
                 )
                 current = version
             return current

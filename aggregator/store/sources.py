@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
+from aggregator import clock
 from aggregator.models import IngestReport, PollOutcome, SourceState
 from aggregator.store.engine import Cursor, StoreEngine, chunks, marks, retried
 
@@ -110,7 +110,7 @@ class Sources(StoreEngine):
         Named sources are looked up by key: a worker polling a hundred of a hundred
         thousand configured sources reads a hundred rows, not the whole table.
         """
-        week_ago = time.time() - SEVEN_DAYS
+        week_ago = clock.now() - SEVEN_DAYS
         rows: list[Any] = []
         counts: dict[str, int] = {}
         with self.transaction(write=False) as cur:

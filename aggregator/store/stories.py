@@ -7,9 +7,9 @@ and applies what `aggregator.core.dedupe.decide` returns.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
+from aggregator import clock
 from aggregator.core.dedupe import Fingerprint
 from aggregator.core.dedupe.decide import decide_story, story_row
 from aggregator.models import (
@@ -154,7 +154,7 @@ class Stories(Topics):
             self._lock_stories(cur, stories)
             for story_id in stories:
                 self._refresh_story(cur, story_id, policy)
-            self._bump_topics(cur, topics, time.time())  # their feeds gained a copy
+            self._bump_topics(cur, topics, clock.now())  # their feeds gained a copy
             return joined
 
     def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> None:
