@@ -8,11 +8,11 @@ import json
 import logging
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aggregator import clock
 from aggregator.config import (
     Config,
     ConfigError,
@@ -110,8 +110,43 @@ def _open_pipeline(config: Config):
 
     store = open_store(config.storage_url())
     pipeline = Pipeline(config, store)
-    pipeline.prepare()
+    try:
+        pipeline.prepare()
+    except BaseException:
+        store.close()
+        raise
     return store, pipeline
+
+
+def _open_for_reading(config: Config):
+    """Open the store for a command that only reads, writing nothing unless it must.
+
+    The store is opened read-only; only when the config has something the store lacks
+    (a new source, a new or edited topic: `Pipeline.pending`) is it opened for writing
+    to apply that first, as every command does. If it cannot be written (a read-only
+    file, folder or database role), the command goes on with what is stored and says
+    what was not applied. A store that is absent or needs migrating is opened for
+    writing, as before, to create or upgrade it.
+    """
+    from aggregator.run.cycle import Pipeline
+    from aggregator.store import StoreError, open_store
+
+    try:
+        store = open_store(config.storage_url(), read_only=True)
+    except StoreError:
+        return _open_pipeline(config)
+    pipeline = Pipeline(config, store)
+    pending = pipeline.pending()
+    if not pending:
+        return store, pipeline
+    store.close()
+    try:
+        return _open_pipeline(config)
+    except StoreError as error:
+        print(f"warning: {' '.join(str(error).split())}: {', '.join(pending)} not applied; "
+              "showing the store as it is", file=sys.stderr)
+    store = open_store(config.storage_url(), read_only=True)
+    return store, Pipeline(config, store)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -184,7 +219,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from aggregator.publish.cache import FeedService, PageOutOfRange, UnknownTopic
 
     config = _load(args)
-    store, _ = _open_pipeline(config)
+    store, _ = _open_for_reading(config)
     try:
         rendered = FeedService(config, store).get(args.slug, args.format, args.page, args.limit)
     except UnknownTopic:
@@ -204,7 +239,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     config = _load(args)
-    store, _ = _open_pipeline(config)
+    store, _ = _open_for_reading(config)
     states = store.source_states([s.name for s in config.sources])
     store.close()
     rows = [
@@ -235,8 +270,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="Sources")
-    for column in ("source", "status", "last success", "failures", "7 days", "mean ms",
-                   "last error"):
+    for column in ("source", "status", "last success", "next poll", "failures", "7 days",
+                   "mean ms", "last error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = row["last_status"] or "never polled"
@@ -244,7 +279,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
             status = f"disabled ({row['disabled_reason']})"
         if row["redirected_from"]:
             status += f"; moved from {row['redirected_from']}"
-        table.add_row(row["name"], status, row["last_success"], str(row["consecutive_failures"]),
+        next_poll = row["next_poll"] if row["enabled"] else "never (disabled)"
+        table.add_row(row["name"], status, row["last_success"], next_poll,
+                      str(row["consecutive_failures"]),
                       str(row["items_last_7_days"]), str(row["mean_fetch_ms"] or "-"),
                       row["last_error"] or row["last_problem"] or "")
     Console(width=int(os.environ.get("COLUMNS", "160"))).print(table)
@@ -308,7 +345,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from aggregator.cli_stories import explain_pair
 
     config = _load(args)
-    store, pipeline = _open_pipeline(config)
+    store, pipeline = _open_for_reading(config)
     matcher = pipeline.matcher
     try:
         items = store.find_items(args.ref)
@@ -319,7 +356,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"item {item.item_id} from {item.source}: {item.title}")
         print(f"  link: {item.link}\n  published: {_when(item.published)}")
         print(f"  story: {item.story_id}")
-        since = time.time() - config.storage.retention_days * 86400
+        since = clock.now() - config.storage.retention_days * 86400
         counts = _paragraph_counts(store, since, item.source)
         for match in matcher.explain(_stored_document(item, _source_tags(config), counts)):
             print(f"  topic {match.topic}: {_verdict(match, _min_score(config, match.topic))}")
@@ -358,7 +395,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     except KeyError:
         print(f"no topic {args.slug!r}", file=sys.stderr)
         return 2
-    store, _ = _open_pipeline(config)
+    store, _ = _open_for_reading(config)
     stories = store.topic_stories(args.slug, args.limit)
     store.close()
     for story in stories:
@@ -372,7 +409,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from aggregator.core.match import compile_topics
-    from aggregator.store import open_store
+    from aggregator.store import StoreError, open_store
 
     config = _load(args)
     try:
@@ -381,8 +418,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print(f"no topic {args.slug!r}", file=sys.stderr)
         return 2
     matcher = compile_topics([config.topic(args.slug)], config.terms, config.synonyms)
-    store = open_store(config.storage_url())
-    since = time.time() - config.storage.retention_days * 86400
+    try:
+        store = open_store(config.storage_url(), read_only=True)
+    except StoreError:  # absent or needs migrating: create or upgrade it, as before
+        store = open_store(config.storage_url())
+    since = clock.now() - config.storage.retention_days * 86400
     stories: dict[str, list[Any]] = {}
     rejected: list[tuple[StoredItem, TopicMatch]] = []
     tags = _source_tags(config)
@@ -501,6 +541,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CANNOT_WRITE = ("readonly", "read-only", "permission denied", "insufficient privilege",
+                "cannot create")
+
+
+def store_error_line(error: Exception) -> str:
+    """A store failure as one line: which store and what failed (the message names
+    both), then what to do about it, unless the message already says."""
+    text = " ".join(str(error).split())
+    if "`aggregator " in text:
+        return f"store error: {text}"
+    if any(word in text.lower() for word in CANNOT_WRITE):
+        todo = ("let this user write the store (the SQLite file and its folder, or the "
+                "database role), or use a command that only reads: sources, stories, "
+                "render, explain, preview")
+    else:
+        todo = "check [storage] url (or AGGREGATOR_STORAGE_URL) and that the store is reachable"
+    return f"store error: {text}; {todo}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from aggregator.logs import setup_logging
     from aggregator.store import StoreError
@@ -515,8 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         print(error.report(), file=sys.stderr)
         return 1
     except StoreError as error:
-        print(f"store error: {error}", file=sys.stderr)
-        return 1
+        print(store_error_line(error), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

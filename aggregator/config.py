@@ -66,6 +66,9 @@ class SourceConfig(_Section):
     name: str = Field(min_length=1, max_length=200)
     url: str
     interval: Duration | None = None
+    # How far a quiet feed's polls may stretch past `interval` (adaptive polling and the
+    # publisher's cache hints); None: [fetch] max_interval, and without that, not at all.
+    max_interval: Duration | None = None
     tags: list[str] = Field(default_factory=list)
     enabled: bool = True
 
@@ -169,7 +172,9 @@ class FetchConfig(_Section):
     per_host: int = Field(default=2, ge=1, le=100)
     max_redirects: int = Field(default=5, ge=0, le=20)
     default_interval: Duration = 900.0
-    max_interval: Duration = 6 * 3600.0
+    # None: a source is polled at its configured interval, never less often (see
+    # Config.poll_bounds); a duration lets quiet feeds stretch up to it.
+    max_interval: Duration | None = None
     backoff_max: Duration = 24 * 3600.0
     contact: str = "https://github.com/newswire-aggregator/newswire-aggregator"
     # How long a worker's claim on a source lasts unless renewed (every third of it while
@@ -228,6 +233,18 @@ class Config(_Section):
             if source.name == name:
                 return source
         raise KeyError(name)
+
+    def poll_bounds(self, source: SourceConfig) -> tuple[float, float]:
+        """(interval, ceiling) of a source's successful polls, in seconds.
+
+        The configured interval is what the curator asked for, so by default it is also
+        the ceiling: a quiet feed (or a publisher's max-age) must not turn "every 2
+        minutes" into hours. Only a `max_interval` (the source's, else [fetch]'s) allows
+        stretching, and never below the interval itself.
+        """
+        interval = source.interval or self.fetch.default_interval
+        stretch = source.max_interval or self.fetch.max_interval or interval
+        return interval, max(interval, stretch)
 
     def source_location(self, source: SourceConfig) -> str:
         """The source URL with a relative path resolved against the config's folder."""

@@ -59,15 +59,22 @@ def rss(entries: Sequence[Entry], *, ttl: int | None = None, title: str = "Test 
 
 class Harness:
     """A config, its store and a pipeline for `sources` (name -> URL); `fetch` overrides
-    [fetch] settings (write_config already sets timeout and deadline)."""
+    [fetch] settings (write_config already sets timeout and deadline), `per_source`
+    a named source's settings."""
 
     def __init__(self, tmp_path: Path, sources: dict[str, str], *,
-                 fetch: dict[str, Any] | None = None, topics: str = TOPICS_TOML):
+                 fetch: dict[str, Any] | None = None, topics: str = TOPICS_TOML,
+                 per_source: dict[str, dict[str, Any]] | None = None):
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.config_path = write_config(tmp_path / "config.toml", sources, topics=topics)
         config = load_config(self.config_path)
         if fetch:
             config = config.model_copy(update={"fetch": config.fetch.model_copy(update=fetch)})
+        if per_source:
+            config = config.model_copy(update={"sources": [
+                source.model_copy(update=per_source.get(source.name, {}))
+                for source in config.sources
+            ]})
         self.config: Config = config
         self.store = open_store(self.config.storage_url())
         self.pipeline = Pipeline(self.config, self.store)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -109,13 +108,11 @@ def test_per_host_limit_bounds_simultaneous_requests_to_each_host() -> None:
             for host in ("127.0.0.1", "localhost"):
                 url = f"http://{host}:{server.port}/feed-{index}.xml"
                 requests.append(FetchRequest(f"{host}-{index}", url))
-        started = time.monotonic()
         results = fetch_all(FetchConfig(per_host=2, concurrency=50), requests)
-        elapsed = time.monotonic() - started
     assert all(result.status is FetchStatus.OK for result in results)
+    # Each request is held 0.2 s by the server, so the peaks are what was simultaneous.
     assert server.peak == {"127.0.0.1": 2, "localhost": 2}
     assert server.peak_total == 4  # the two hosts' limits are independent
-    assert elapsed >= 4 * 0.2  # eight requests per host, two at a time
 
 
 def test_global_limit_bounds_simultaneous_requests_to_all_hosts() -> None:

@@ -17,7 +17,7 @@ from tests.harness import Entry, Harness, rss
 NOW = 1_800_000_000.0
 HOUR = 3600.0
 DAY = 86400.0
-BOUNDS = {"base": 300.0, "maximum": 6 * HOUR, "cap": DAY}
+BOUNDS = {"base": 300.0, "maximum": 6 * HOUR}
 
 
 # -- the publishing rate ------------------------------------------------------------------
@@ -50,17 +50,27 @@ def test_without_dates_quiet_answers_stretch_the_interval() -> None:
 
 
 def test_the_configured_interval_is_the_minimum_even_above_the_maximum() -> None:
-    assert next_interval(base=7 * HOUR, maximum=6 * HOUR, cap=DAY, previous=None,
+    assert next_interval(base=7 * HOUR, maximum=6 * HOUR, previous=None,
                          changed=True, mean_gap=60) == 7 * HOUR
 
 
-def test_publisher_hints_are_lower_bounds_capped_by_backoff_max() -> None:
+def test_without_stretching_the_configured_interval_is_also_the_ceiling() -> None:
+    """Issue 15 point 13: `interval = "2m"` must not turn into hours."""
+    fixed = {"base": 120.0, "maximum": 120.0}
+    assert next_interval(**fixed, previous=None, changed=True, mean_gap=3 * DAY) == 120
+    assert next_interval(**fixed, previous=120, changed=False) == 120
+    assert next_interval(**fixed, previous=6 * HOUR, changed=False) == 120
+    assert next_interval(**fixed, previous=None, changed=True, publisher_floor=6 * HOUR) == 120
+    assert next_interval(**fixed, previous=None, changed=True, ttl_minutes=60) == 120
+
+
+def test_publisher_hints_are_lower_bounds_capped_by_the_ceiling() -> None:
     assert next_interval(**BOUNDS, previous=None, changed=True, publisher_floor=2 * HOUR) == (
         2 * HOUR)
     assert next_interval(**BOUNDS, previous=None, changed=True, ttl_minutes=90) == 90 * 60
     assert next_interval(**BOUNDS, previous=None, changed=True, publisher_floor=60) == 300
     assert next_interval(**BOUNDS, previous=None, changed=True,
-                         publisher_floor=365 * DAY) == DAY
+                         publisher_floor=365 * DAY) == 6 * HOUR
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
@@ -130,7 +140,8 @@ def test_stored_next_poll_honours_every_publisher_hint(
     feed_server.routes["/plain.xml"] = Route(busy)
     names = ["max-age", "expires", "ttl", "429", "503", "plain"]
     sources = {name: feed_server.url(f"/{name}.xml") for name in names}
-    with Harness(tmp_path, sources, fetch={"default_interval": 60}) as harness:
+    with Harness(tmp_path, sources, fetch={"default_interval": 60,
+                                           "max_interval": DAY}) as harness:
         harness.cycle()
         assert scheduled(harness, "max-age") == pytest.approx(7200, abs=1)
         assert scheduled(harness, "expires") == pytest.approx(3 * HOUR, abs=5)
@@ -174,3 +185,43 @@ def test_a_failing_source_backs_off_exponentially(
     assert state.consecutive_failures == 4 and state.last_error == "HTTP 500 Internal Server Error"
     assert 48 <= delays[0] <= 72 and 96 <= delays[1] <= 144
     assert delays[2] <= 200 and delays[3] <= 200
+
+
+def test_a_configured_interval_is_the_ceiling_unless_stretching_is_allowed(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Issue 15 point 13: a quiet feed (or one with a long max-age) configured at 2
+    minutes is polled every 2 minutes; `max_interval` is how a curator lets it stretch."""
+    quiet = rss(recent(3, timedelta(days=2)))  # alone it would be polled every 6 h or more
+    feed_server.routes["/quiet.xml"] = Route(quiet)
+    feed_server.routes["/cached.xml"] = Route(quiet, headers={"Cache-Control": "max-age=21600"})
+    feed_server.routes["/stretchy.xml"] = Route(quiet)
+    names = ["quiet", "cached", "stretchy"]
+    sources = {name: feed_server.url(f"/{name}.xml") for name in names}
+    every_2m = {"interval": 120.0}
+    with Harness(tmp_path, sources, per_source={
+        "quiet": every_2m, "cached": every_2m,
+        "stretchy": {**every_2m, "max_interval": 6 * HOUR},
+    }) as harness:
+        for _ in range(3):  # the first answer, then 304s: still every 2 minutes
+            harness.cycle()
+            assert scheduled(harness, "quiet") == pytest.approx(120, abs=1)
+            assert scheduled(harness, "cached") == pytest.approx(120, abs=1)
+            assert scheduled(harness, "stretchy") == pytest.approx(6 * HOUR, abs=1)
+        assert harness.state("quiet").last_http_status == 304
+
+
+def test_a_schedule_from_a_laxer_config_is_brought_forward(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A poll stored 6 h out under the old default is pulled in to the configured
+    interval when the service (or any command) starts with the current config."""
+    feed_server.routes["/quiet.xml"] = Route(rss(recent(3, timedelta(days=2))))
+    sources = {"quiet": feed_server.url("/quiet.xml")}
+    with Harness(tmp_path, sources, fetch={"max_interval": 6 * HOUR},
+                 per_source={"quiet": {"interval": 120.0}}) as lax:
+        lax.cycle()
+        assert scheduled(lax, "quiet") == pytest.approx(6 * HOUR, abs=1)
+    with Harness(tmp_path, sources, per_source={"quiet": {"interval": 120.0}}) as strict:
+        assert scheduled(strict, "quiet") == pytest.approx(120, abs=1)
+        assert strict.state("quiet").poll_interval == 120

@@ -9,7 +9,6 @@ store's password.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,11 +39,11 @@ def test_a_web_process_is_ready_with_its_store_and_polls_nothing(feed_server: Fe
     config = write_config(tmp_path / "config.toml", serve_e2e_feeds(feed_server))
     with running_service(config, "--role", "web") as service:
         status, checks = service.get_json("/readyz")
-        time.sleep(1)  # the first tick would have run by now in a polling role
-        requests = list(feed_server.log)
 
     assert (status, checks) == (200, {"store": "ok", "ready": True})
-    assert requests == []
+    # Over the process's whole life: a polling role ticks as it starts, before it
+    # serves, and lets that poll finish before it exits.
+    assert feed_server.log == []
 
 
 def with_netloc(url: str, netloc: str) -> str:
@@ -82,15 +81,14 @@ def test_readyz_turns_503_while_postgresql_is_unreachable_and_recovers(
 
 
 def test_an_unreachable_store_at_start_fails_fast_without_the_password(tmp_path: Path) -> None:
-    """Nothing to serve without a store: exit 1 promptly, so the supervisor retries."""
+    """Nothing to serve without a store: exit 2 (a store error) within the retry budget,
+    so the supervisor retries; a run that hangs fails on the 60 s subprocess bound."""
     url = f"postgresql://aggregator:{PASSWORD}@127.0.0.1:{free_port()}/aggregator"
     config = write_config(tmp_path / "config.toml", {})
-    started = time.monotonic()
     result = run_cli("run", "--config", str(config), "--port", str(free_port()),
                      env=clean_env(AGGREGATOR_STORAGE_URL=url), check=False, timeout=60)
 
-    assert result.returncode == 1, result.stderr
-    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stderr
     assert "store error: PostgreSQL at postgresql://aggregator:***@127.0.0.1:" in result.stderr
     assert PASSWORD not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr, sys.version

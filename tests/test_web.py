@@ -3,11 +3,14 @@ paging and the curator's page, against a store filled by real polls over loopbac
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -16,8 +19,11 @@ import httpx
 import pytest
 from lxml import etree, html
 
+from aggregator import clock
+from aggregator.clock import ManualClock
 from aggregator.config import load_config
 from aggregator.publish.cache import FeedService, poll_max_age
+from aggregator.run.cycle import Pipeline
 from aggregator.store import open_store
 from tests.conftest import TOPICS_TOML, run_cli, serve_e2e_feeds, write_config
 from tests.feedserver import FeedServer, Route
@@ -53,6 +59,18 @@ def poll(config: Path) -> None:
     """Poll once; "Broken Wire" fails on purpose, so 3 (some failed) is expected too."""
     result = run_cli("poll", "--config", str(config), check=False)
     assert result.returncode in (0, 3), result.stdout + result.stderr
+
+
+def poll_in_process(config_path: Path) -> None:
+    """What `aggregator poll` does, in this process, so it reads this process's clock."""
+    config = load_config(config_path)
+    store = open_store(config.storage_url())
+    try:
+        pipeline = Pipeline(config, store)
+        pipeline.prepare()
+        asyncio.run(pipeline.run_cycle())
+    finally:
+        store.close()
 
 
 def add_story(server: FeedServer) -> None:
@@ -253,7 +271,8 @@ def renders(live: LiveServer, fmt: str) -> float:
 def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
     feed_server: FeedServer, e2e_config: Path
 ) -> None:
-    with serve(e2e_config) as live, live.client() as client:
+    with clock.use(ManualClock(time.time())) as now, serve(e2e_config) as live, \
+            live.client() as client:
         first = client.get(f"/feeds/{SLUG}.atom")
         assert first.status_code == 200
         before = renders(live, "atom")
@@ -262,7 +281,7 @@ def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
                         {"If-None-Match": first.headers["etag"]}):
             for _ in range(5):
                 assert client.get(f"/feeds/{SLUG}.atom", headers=headers).status_code in (200, 304)
-        time.sleep(1.2)  # past the one-second topic-version check: still no render
+        now.advance(1.2)  # past the one-second topic-version check: still no render
         assert client.get(f"/feeds/{SLUG}.atom").content == first.content
         assert renders(live, "atom") == before
         assert live.metric("aggregator_feed_requests_total", format="atom",
@@ -270,13 +289,9 @@ def test_polls_cost_no_render_and_a_new_story_shows_on_the_next_get(
 
         add_story(feed_server)
         poll(e2e_config)  # another process writes the store, as a worker would
-        deadline = time.monotonic() + 10
-        while True:
-            response = client.get(f"/feeds/{SLUG}.atom",
-                                  headers={"If-None-Match": first.headers["etag"]})
-            if response.status_code == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        now.advance(1.2)  # the next request reads the topic versions again
+        response = client.get(f"/feeds/{SLUG}.atom",
+                              headers={"If-None-Match": first.headers["etag"]})
         assert response.status_code == 200
         titles = entry_titles(response.content, "atom")
         assert titles[0] == "Helix Therapeutics Opens CAR-T Trial for Refractory Lupus Nephritis"
@@ -348,16 +363,35 @@ def test_last_modified_never_goes_back_in_a_process_started_since(
     replica) that never saw the earlier document."""
     with serve(e2e_config) as live, live.client() as client:
         first = client.get(f"/feeds/{SLUG}.atom")
-    time.sleep(1.1)  # HTTP dates count whole seconds; within one, only the ETag can tell
     route = feed_server.routes["/wire.rss"]
     route.body = (route.body.replace(b"in Lupus Nephritis", b"in Multiple Myeloma")
                   .replace(b"refractory lupus nephritis", b"relapsed multiple myeloma"))
-    poll(e2e_config)
+    # HTTP dates count whole seconds, and within one only the ETag can tell: the change
+    # is polled two seconds on, by the clock the store records it with.
+    with clock.use(ManualClock(time.time() + 2)):
+        poll_in_process(e2e_config)
     with serve(e2e_config) as live, live.client() as client:
         after = client.get(f"/feeds/{SLUG}.atom",
                            headers={"If-Modified-Since": first.headers["last-modified"]})
     assert after.status_code == 200
     assert entry_titles(after.content, "atom") == [EXPECTED_TITLES[0], EXPECTED_TITLES[2]]
+
+
+def test_retention_purge_re_renders_the_cached_feed(e2e_config: Path) -> None:
+    """Purged stories leave the feed at once: the purge itself changes the topic's
+    version, as no new item may arrive for days to do it."""
+    with serve(e2e_config, version_ttl=0.0) as live, live.client() as client:
+        first = client.get(f"/feeds/{SLUG}.atom")
+        assert entry_titles(first.content, "atom") == EXPECTED_TITLES
+        store = open_store(load_config(e2e_config).storage_url())  # as the worker's purge
+        try:
+            assert store.purge(datetime(2030, 1, 1, tzinfo=UTC).timestamp()) > 0
+        finally:
+            store.close()
+        after = client.get(f"/feeds/{SLUG}.atom",
+                           headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert entry_titles(after.content, "atom") == []
 
 
 # -- paging -------------------------------------------------------------------------------
@@ -445,10 +479,19 @@ def test_index_page_shows_topics_stories_and_source_health(live: LiveServer) -> 
     rows = {row.xpath("string(td[@class='source-name'])").strip(): row
             for row in page.xpath("//table[@class='health']/tbody/tr")}
     assert set(rows) == {"Test Wire", "Nuvexa Newsroom", "Science Releases", "Broken Wire"}
-    broken = [td.text_content().strip() for td in rows["Broken Wire"].xpath("td")]
-    assert broken[1] == "never" and "500" in broken[2] and broken[3] == "1"
-    wire = [td.text_content().strip() for td in rows["Test Wire"].xpath("td")]
-    assert wire[1].endswith("ago") and wire[3] == "0" and wire[4] == "3"
+    broken, wire = (cells(rows[name]) for name in ("Broken Wire", "Test Wire"))
+    assert broken["Last success"] == "never" and "500" in broken["Last error"]
+    assert broken["Consecutive failures"] == "1"
+    assert wire["Last success"].endswith("ago") and wire["Consecutive failures"] == "0"
+    assert wire["Items (7 days)"] == "3"
+    # Polled just now at the 15-minute default interval (the failing one backs off ±20%):
+    assert re.fullmatch(r"in 1[45]m", wire["Next poll"]), wire["Next poll"]
+    assert re.fullmatch(r"in 1[0-8]m", broken["Next poll"]), broken["Next poll"]
+
+
+def cells(row: html.HtmlElement) -> dict[str, str]:
+    """A health-table row's cells by their column label."""
+    return {td.get("data-label"): td.text_content().strip() for td in row.xpath("td[@data-label]")}
 
 
 def test_index_page_answers_head(live: LiveServer) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -24,7 +23,7 @@ from urllib.parse import urlencode
 
 import brotli
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.config import Config
 from aggregator.publish.page import build_page
 from aggregator.publish.render import FORMATS, render
@@ -70,7 +69,7 @@ def rendered_feed(body: bytes, modified: float, version: int,
     changed, moved past `previous` if the bytes differ from it but the time does not."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if previous is not None and previous.etag != etag and modified <= previous.modified:
-        modified = max(previous.modified + 1, float(int(time.time())))
+        modified = max(previous.modified + 1, float(int(clock.now())))
     return RenderedFeed(
         body=body,
         etag=etag,
@@ -123,7 +122,7 @@ class FeedService:
     def cached(self, slug: str, fmt: str, page: int = 1, limit: int | None = None,
                named: Named = None) -> RenderedFeed | None:
         """The current rendering if it is cached and the topic version is fresh; no I/O."""
-        if time.monotonic() - self._versions_read > self.version_ttl:
+        if clock.monotonic() - self._versions_read > self.version_ttl:
             return None
         hit = self._cache.get((slug, fmt, page, self._limit_key(limit), named))
         if hit is None or hit.version != self._versions.get(slug, 0):
@@ -139,7 +138,7 @@ class FeedService:
         new stories through the store; a one-second staleness keeps a busy feed's
         requests from each costing a query.
         """
-        now = time.monotonic()
+        now = clock.monotonic()
         if now - self._versions_read > self.version_ttl:
             self._versions = {t: v for t, (v, _) in self.store.topic_versions().items()}
             self._versions_read = now

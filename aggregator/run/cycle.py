@@ -22,9 +22,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.config import Config, SourceConfig
 from aggregator.core.dedupe import stored_fingerprint
 from aggregator.core.match import TopicMatcher, compile_topics
@@ -142,10 +142,29 @@ class Pipeline:
         self.store.sync_sources(
             [(s.name, self.config.source_location(s)) for s in self.config.sources]
         )
+        self.store.cap_schedules(
+            [(s.name, self.config.poll_bounds(s)[1]) for s in self.config.sources]
+        )
         if self.store.needs_redecide():  # an upgrade changed how stories are recognised
             stories = self.store.redecide(self.policy)
             log.info("stories decided again with this version's rules: %d stories", stories)
         return rematch_changed_topics(self.config, self.store, self.matcher)
+
+    def pending(self) -> list[str]:
+        """What `prepare` would change in the store, found by reading only: sources to
+        register (or whose URL changed) and topics to drop or to match. Commands that
+        only read open the store for writing when, and only when, this is not empty."""
+        config = self.config
+        stored = {state.name: state.url
+                  for state in self.store.source_states([s.name for s in config.sources])}
+        changes = [f"source {source.name!r} to register" for source in config.sources
+                   if stored.get(source.name) != config.source_location(source)]
+        versions = self.store.topic_versions()
+        slugs = {topic.slug for topic in config.topics}
+        changes += [f"topic {slug!r} to drop" for slug in sorted(versions) if slug not in slugs]
+        changes += [f"topic {slug!r} to match" for slug in sorted(slugs)
+                    if versions.get(slug, (0, None))[1] != rules_hash(config, slug)]
+        return changes
 
     def enabled_sources(self) -> list[str]:
         return [s.name for s in self.config.sources if s.enabled]
@@ -211,7 +230,7 @@ class Pipeline:
     ) -> _Polled:
         """Fetch and process one source, in a fetch slot the caller holds; never raises
         for the source's faults (they end up in the outcome)."""
-        attempted = datetime.now(UTC)
+        attempted = clock.utcnow()
         result = await fetcher.fetch_in_slot(
             FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
         )
@@ -316,12 +335,11 @@ class Pipeline:
     ) -> None:
         """Set the outcome's next poll time (see aggregator.sources.polling for the rules)."""
         fetch = self.config.fetch
-        base = source.interval or fetch.default_interval
+        base, ceiling = self.config.poll_bounds(source)
         if outcome.status in ("ok", "not_modified"):
             interval = next_interval(
                 base=base,
-                maximum=fetch.max_interval,
-                cap=fetch.backoff_max,
+                maximum=ceiling,
                 previous=state.poll_interval,
                 changed=bool(processed and processed.items),
                 mean_gap=mean_gap_seconds(processed.published, outcome.attempted_at)
@@ -358,7 +376,7 @@ def rematch_changed_topics(
     ]
     if not stale:
         return {}
-    since = time.time() - config.storage.retention_days * 86400
+    since = clock.now() - config.storage.retention_days * 86400
     tags = {source.name: source.tags for source in config.sources}
     policy = merge_policy(config)
     found: dict[str, dict[str, tuple[str, list[TermHit]]]] = {slug: {} for slug in stale}

@@ -15,14 +15,13 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.publish.cache import FeedService
 from aggregator.run.cycle import CycleReport, Pipeline
@@ -151,12 +150,12 @@ class Service:
         runs its leases are renewed, so a slow batch is never taken over by another
         worker; each source's lease ends when its poll is committed.
         """
-        self.cycle.last_started = time.time()
+        self.cycle.last_started = clock.now()
         batch = self.config.fetch.concurrency * CLAIM_BATCH_PER_FETCH_SLOT
         report = None
         while not self._stopping:
             claimed = await asyncio.to_thread(
-                self.store.claim_due_sources, self.worker_id, time.time(), self.lease_seconds,
+                self.store.claim_due_sources, self.worker_id, clock.now(), self.lease_seconds,
                 self.pipeline.enabled_sources(), batch,
             )
             if not claimed:
@@ -166,9 +165,9 @@ class Service:
                 report = await self.pipeline.run_cycle(claimed)
             finally:
                 renewal.cancel()
-            self.cycle.last_finished = time.time()
+            self.cycle.last_finished = clock.now()
             self.cycle.last_error = None
-        self.cycle.last_finished = time.time()
+        self.cycle.last_finished = clock.now()
         return report
 
     async def _renew_leases(self) -> None:
@@ -176,12 +175,12 @@ class Service:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
                 await asyncio.to_thread(self.store.renew_leases, self.worker_id,
-                                        time.time() + self.lease_seconds)
+                                        clock.now() + self.lease_seconds)
             except StoreError as error:
                 log.warning("could not renew leases: %s", error)
 
     async def purge(self) -> None:
-        cutoff = time.time() - self.config.storage.retention_days * 86400
+        cutoff = clock.now() - self.config.storage.retention_days * 86400
         removed = await asyncio.to_thread(self.store.purge, cutoff)
         if removed:
             log.info("retention: removed %d items older than %d days", removed,
@@ -226,9 +225,9 @@ class Service:
             checks["scheduler"] = "running" if self.scheduler_running else "stopped"
             finished = self.cycle.last_finished
             limit = max(TICK_SECONDS * 6, 60.0)
-            recent = finished is not None and time.time() - finished < limit
+            recent = finished is not None and clock.now() - finished < limit
             checks["last_cycle"] = (
-                "never" if finished is None else f"{time.time() - finished:.0f}s ago"
+                "never" if finished is None else f"{clock.now() - finished:.0f}s ago"
             )
             checks["cycle_recent"] = recent
         ready = checks["store"] == "ok" and (
@@ -243,6 +242,4 @@ class Service:
 
 
 def _now_datetime():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+    return clock.utcnow()

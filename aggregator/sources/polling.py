@@ -3,16 +3,19 @@
 Pure arithmetic on numbers the caller passes (no clock reads), so every rule is
 easy to test:
 
-* A source is polled about twice per item it publishes: the mean gap between its
-  entries' own dates over the last week, halved, within [base, maximum]. A busy wire
-  is asked every `base` seconds (the configured interval, also the minimum), a feed
-  that posts twice a week every `maximum`.
+* A source that answers is polled within [base, maximum]: `base` is its configured
+  interval, `maximum` the ceiling the curator allows it to stretch to (equal to `base`
+  unless a max_interval is configured, see Config.poll_bounds).
+* Within those bounds it is polled about twice per item it publishes: the mean gap
+  between its entries' own dates over the last week, halved. A busy wire is asked
+  every `base` seconds, a feed that posts twice a week every `maximum`.
 * Without dates to go by (a 304, a feed without dates) a quiet answer stretches the
   previous interval by GROWTH and an answer with news returns to `base`.
-* The publisher's own hints (Cache-Control max-age, Expires, RSS <ttl>, Retry-After
-  on 429/503) are lower bounds, themselves capped by `cap` (backoff_max) so a
-  misconfigured one-year max-age cannot silence a source.
-* A failing source backs off exponentially with jitter, up to `cap`.
+* The publisher's cache hints (Cache-Control max-age, Expires, RSS <ttl>) are lower
+  bounds, themselves capped by `maximum`: a one-year max-age cannot silence a source,
+  nor a one-hour one stretch a feed the curator wants every two minutes.
+* A failing source backs off exponentially with jitter, up to `cap` (backoff_max);
+  Retry-After on 429/503 is a floor there, capped by `cap` too.
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ def next_interval(
     *,
     base: float,
     maximum: float,
-    cap: float,
     previous: float | None,
     changed: bool,
     mean_gap: float | None = None,
@@ -60,9 +62,10 @@ def next_interval(
         interval = base
     else:
         interval = previous * GROWTH
-    interval = min(max(base, maximum), max(base, interval))
+    ceiling = max(base, maximum)
+    interval = min(ceiling, max(base, interval))
     hint = max(publisher_floor or 0.0, (ttl_minutes or 0) * 60.0)
-    return max(interval, min(hint, cap))
+    return max(interval, min(hint, ceiling))
 
 
 def backoff_interval(

@@ -19,19 +19,26 @@ def sqlite_path(url: str) -> Path:
     return Path(path.lstrip("/") or "aggregator.db")
 
 
-def open_store(url: str, *, migrate: bool = True) -> SQLStore:
-    """Open (and by default migrate) the store named by `url`."""
+def open_store(url: str, *, migrate: bool = True, read_only: bool = False) -> SQLStore:
+    """Open (and by default migrate) the store named by `url`.
+
+    `read_only` is for commands that only read: nothing is written, not even a
+    migration, so they work on a store this user may not write to; its schema must
+    then be the current one already.
+    """
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from aggregator.store.sqlite import SQLiteStore
 
-        store: SQLStore = SQLiteStore(sqlite_path(url))
+        store: SQLStore = SQLiteStore(sqlite_path(url), read_only=read_only)
     elif scheme in ("postgresql", "postgres"):
         from aggregator.store.postgres import PostgresStore
 
         store = PostgresStore(url)
     else:
         raise StoreError(f"unsupported storage URL scheme {scheme!r}")
-    if migrate:
+    if read_only:
+        store.check_schema()
+    elif migrate:
         store.migrate()
     return store

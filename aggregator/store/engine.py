@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
+from aggregator import clock
 from aggregator.core.dedupe import Fingerprint
 
 log = logging.getLogger("aggregator.store")
@@ -63,20 +63,20 @@ def retried(method: Method) -> Method:
 
     @functools.wraps(method)
     def wrapper(self: StoreEngine, *args: Any, **kwargs: Any) -> Any:
-        started = time.monotonic()
+        started = clock.monotonic()
         delay = RETRY_FIRST_DELAY
         while True:
             try:
                 return method(self, *args, **kwargs)
             except TransientStoreError as error:
                 pause = delay * random.uniform(0.5, 1.5)
-                if time.monotonic() - started + pause > RETRY_SECONDS:
+                if clock.monotonic() - started + pause > RETRY_SECONDS:
                     raise StoreError(
                         f"{error} (still failing after "
-                        f"{time.monotonic() - started:.1f}s of retries)"
+                        f"{clock.monotonic() - started:.1f}s of retries)"
                     ) from error
                 log.warning("%s failed, retrying in %.2fs: %s", method.__name__, pause, error)
-                time.sleep(pause)
+                clock.sleep(pause)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
 
     return wrapper  # type: ignore[return-value]

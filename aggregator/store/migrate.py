@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import re
-import time
 from importlib import resources
 
-from aggregator.store.engine import Cursor, StoreEngine, retried
+from aggregator import clock
+from aggregator.store.engine import Cursor, StoreEngine, StoreError, retried
 
 #: The version table, created before anything else (under the migration lock).
 VERSION_TABLE = (
@@ -63,6 +63,19 @@ class Migrator(StoreEngine):
         row = cur.fetchone()
         return int(row[0] or 0)
 
+    def check_schema(self) -> int:
+        """The schema version, if it is the current one; else a StoreError saying how to
+        bring it up to date (for a store opened without migrating)."""
+        latest = load_migrations(self.engine)[-1][0]
+        current = self.schema_version()
+        if current == 0:
+            raise StoreError("the store has no tables yet; `aggregator poll` or "
+                             "`aggregator migrate` creates them")
+        if current < latest:
+            raise StoreError(f"the store's schema is version {current}, this version needs "
+                             f"{latest}; run `aggregator migrate` as a user who may write it")
+        return current
+
     @retried
     def migrate(self) -> int:
         """Bring the schema up to date in one transaction; return the version.
@@ -85,7 +98,7 @@ class Migrator(StoreEngine):
             if current == 0:
                 for statement in split_statements(load_schema(self.engine)):
                     cur.execute(statement)
-                now = time.time()
+                now = clock.now()
                 cur.executemany(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                     [(version, now) for version, _ in migrations],
@@ -98,7 +111,7 @@ class Migrator(StoreEngine):
                     cur.execute(statement)
                 cur.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    (version, time.time()),
+                    (version, clock.now()),
                 )
                 current = version
             return current

@@ -129,6 +129,11 @@ class PostgresStore(SQLStore):
             raise TransientStoreError(
                 f"PostgreSQL at {redact_url(self.url)}: {detail}"
             ) from error
+        except (psycopg.errors.InsufficientPrivilege,
+                psycopg.errors.ReadOnlySqlTransaction) as error:
+            # A role that may only read, or a read-only replica: retrying cannot help.
+            detail = (str(error).strip() or type(error).__name__).splitlines()[0]
+            raise StoreError(f"PostgreSQL at {redact_url(self.url)}: {detail}") from error
 
     def close(self) -> None:
         self.pool.close()

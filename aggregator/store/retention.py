@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from aggregator import clock
 from aggregator.core.dedupe import Fingerprint
 from aggregator.models import UNFINGERPRINTED
-from aggregator.store.engine import StoreEngine, chunks, marks, retried
+from aggregator.store.engine import chunks, marks, retried
+from aggregator.store.topics import Topics
 
 
-class Retention(StoreEngine):
+class Retention(Topics):
     """purge."""
 
     @retried
     def purge(self, before: float) -> int:
-        """Delete items published before `before` (retention); return how many."""
+        """Delete items published before `before` (retention); return how many.
+
+        The topics that had taken any of them get a new version in the same transaction:
+        feeds are cached per topic version, so without it a purged story would be served
+        from the cache until the topic next changed for another reason.
+        """
         with self.transaction() as cur:
             cur.execute(
                 "SELECT item_id, published, fingerprint FROM items WHERE published < ?", (before,)
@@ -31,10 +38,17 @@ class Retention(StoreEngine):
                 ],
             )
             ids = [row[0] for row in expired]
+            touched: set[str] = set()
             for chunk in chunks(ids):
+                cur.execute(
+                    f"SELECT DISTINCT topic FROM matches WHERE item_id IN ({marks(chunk)})",
+                    tuple(chunk),
+                )
+                touched |= {row[0] for row in cur.fetchall()}
                 for table in ("matches", "items"):
                     cur.execute(
                         f"DELETE FROM {table} WHERE item_id IN ({marks(chunk)})", tuple(chunk)
                     )
             cur.execute("DELETE FROM stories WHERE story_id NOT IN (SELECT story_id FROM items)")
+            self._bump_topics(cur, touched, clock.now())
         return len(ids)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
+from aggregator import clock
 from aggregator.models import IngestReport, PollOutcome, SourceState
 from aggregator.store.engine import Cursor, StoreEngine, chunks, marks, retried
 
@@ -91,13 +91,26 @@ class Sources(StoreEngine):
                 )
 
     @retried
+    def cap_schedules(self, ceilings: Sequence[tuple[str, float]]) -> None:
+        """Bring forward healthy sources whose next poll lies past (name, ceiling seconds)
+        after their last success: a poll scheduled under an older, laxer config (or the
+        old default of stretching to 6 h) must not outlive the config that forbids it."""
+        with self.transaction() as cur:
+            cur.executemany(
+                "UPDATE sources SET next_poll = last_success + ?, poll_interval = ? "
+                "WHERE name = ? AND consecutive_failures = 0 AND last_success IS NOT NULL "
+                "AND next_poll > last_success + ?",
+                [(ceiling, ceiling, name, ceiling) for name, ceiling in ceilings],
+            )
+
+    @retried
     def source_states(self, names: Sequence[str] | None = None) -> list[SourceState]:
         """The state of the sources `names` (default: all), by name.
 
         Named sources are looked up by key: a worker polling a hundred of a hundred
         thousand configured sources reads a hundred rows, not the whole table.
         """
-        week_ago = time.time() - SEVEN_DAYS
+        week_ago = clock.now() - SEVEN_DAYS
         rows: list[Any] = []
         counts: dict[str, int] = {}
         with self.transaction(write=False) as cur:

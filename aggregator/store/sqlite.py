@@ -12,6 +12,7 @@ threads.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -42,10 +43,15 @@ def _is_locked(error: sqlite3.OperationalError) -> bool:
 class SQLiteStore(SQLStore):
     engine = "sqlite"
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS):
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+                 read_only: bool = False):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        if str(path) != ":memory:":
+        self.read_only = read_only
+        if read_only and not self.path.is_file():
+            raise StoreError(f"SQLite database {self.path} does not exist; "
+                             "`aggregator poll` or `aggregator migrate` creates it")
+        if str(path) != ":memory:" and not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -58,12 +64,13 @@ class SQLiteStore(SQLStore):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             try:
-                connection = sqlite3.connect(
+                connection = self._connect_read_only() if self.read_only else sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False,
                     timeout=self.busy_timeout,
                 )
                 connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                connection.execute("PRAGMA journal_mode = WAL")
+                if not self.read_only:  # WAL is a property of the file, set once by a writer
+                    connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
@@ -73,6 +80,28 @@ class SQLiteStore(SQLStore):
             with self._lock:
                 self._connections.append(connection)
         return connection
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write, for commands that only read.
+
+        `mode=ro` still needs the WAL index (-shm) beside the file, which SQLite cannot
+        create in a folder this user may not write to. Then, if no -wal file holds
+        uncommitted pages either, the file itself is the whole database and is read as
+        immutable (a snapshot: no writer can be at work in a folder it cannot write).
+        """
+        uri = self.path.resolve().as_uri()
+        options = {"isolation_level": None, "check_same_thread": False,
+                   "timeout": self.busy_timeout, "uri": True}
+        connection = sqlite3.connect(f"{uri}?mode=ro", **options)
+        try:
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return connection
+        except sqlite3.OperationalError:
+            connection.close()
+            wal = self.path.with_name(self.path.name + "-wal")
+            if os.access(self.path.parent, os.W_OK) or wal.exists():
+                raise
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", **options)
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[sqlite3.Cursor]:
@@ -95,7 +124,8 @@ class SQLiteStore(SQLStore):
             connection.rollback()
             if _is_locked(error):
                 raise TransientStoreError(f"SQLite database {self.path}: {error}") from None
-            raise
+            # Read-only file or folder, disk full, I/O error: the caller reports it.
+            raise StoreError(f"SQLite database {self.path}: {error}") from error
         except BaseException:
             connection.rollback()
             raise

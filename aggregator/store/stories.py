@@ -8,9 +8,9 @@ and applies what `aggregator.core.dedupe.decide` returns.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 
+from aggregator import clock
 from aggregator.core.dedupe import SCHEME, Fingerprint, lead_of
 from aggregator.core.dedupe import fingerprint as dedupe_fingerprint
 from aggregator.core.dedupe.core import is_name_key
@@ -175,7 +175,7 @@ class Stories(Topics):
             cur.execute(
                 "SELECT fingerprint FROM items WHERE fingerprint <> ? AND published >= ? "
                 "ORDER BY published DESC LIMIT ?",
-                (UNFINGERPRINTED, time.time() - STATS_DAYS * 86400, STATS_ITEMS),
+                (UNFINGERPRINTED, clock.now() - STATS_DAYS * 86400, STATS_ITEMS),
             )
             for (stored,) in cur.fetchall():
                 with contextlib.suppress(ValueError):
@@ -249,7 +249,7 @@ class Stories(Topics):
             self._lock_stories(cur, stories)
             for story_id in stories:
                 self._refresh_story(cur, story_id, policy)
-            self._bump_topics(cur, topics, time.time())  # their feeds gained a copy
+            self._bump_topics(cur, topics, clock.now())  # their feeds gained a copy
             return joined
 
     def _refresh_story(self, cur: Cursor, story_id: str, policy: MergePolicy) -> None:
@@ -305,7 +305,7 @@ class Stories(Topics):
             "INSERT INTO story_decisions (item_id, other_id, same, decided_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (item_id, other_id) DO UPDATE SET "
             "same = excluded.same, decided_at = excluded.decided_at",
-            (first, second, int(same), time.time()),
+            (first, second, int(same), clock.now()),
         )
 
     def _story_of(self, cur: Cursor, item_id: str) -> str:
@@ -337,7 +337,7 @@ class Stories(Topics):
                         (story_id, story_id))
             self._refresh_story(cur, story_id, policy)
             settled.append(story_id)
-        self._bump_topics(cur, topics | self._topics_of_stories(cur, settled), time.time())
+        self._bump_topics(cur, topics | self._topics_of_stories(cur, settled), clock.now())
         return settled
 
     @retried

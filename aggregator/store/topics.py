@@ -3,9 +3,9 @@ re-matching history, and reading a topic's stories."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Sequence
 
+from aggregator import clock
 from aggregator.core.dedupe.decide import match_changes
 from aggregator.core.dedupe.text import is_release
 from aggregator.models import (
@@ -124,7 +124,7 @@ class Topics(StoreEngine):
     ) -> int:
         """Make `topic`'s stored matches among items published since `since` equal
         `matches` (item_id -> (story_id, hits)); record the rules hash; return changes."""
-        now = time.time()
+        now = clock.now()
         with self.transaction() as cur:
             cur.execute(
                 "SELECT m.item_id, m.hits FROM matches m JOIN items i ON i.item_id = m.item_id "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from aggregator import metrics
+from aggregator import clock, metrics
 from aggregator.core.match import distinct_hits, story_score
-from aggregator.models import StoredStory, utc_datetime
+from aggregator.models import SourceState, StoredStory, utc_datetime
 from aggregator.publish.page import feed_url
 from aggregator.publish.render import FORMATS
 from aggregator.run.service import Service
@@ -86,14 +85,26 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+def _span(seconds: float) -> str:
+    """A duration in its largest whole unit: 3d, 5h, 2m, 40s."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 def _ago(timestamp: float | None) -> str:
     if not timestamp:
         return "never"
-    seconds = max(0, time.time() - timestamp)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(seconds)}s ago"
+    return f"{_span(max(0.0, clock.now() - timestamp))} ago"
+
+
+def _next_poll(source: SourceState) -> str:
+    """When the source is polled next, as the curator reads it: "in 2m", "due now"."""
+    if not source.enabled:
+        return "never (disabled)"
+    wait = source.next_poll - clock.now()
+    return f"in {_span(wait)}" if wait >= 1 else "due now"
 
 
 def _render_index(service: Service) -> str:
@@ -113,6 +124,7 @@ def _render_index(service: Service) -> str:
         topics=topics,
         sources=service.store.source_states([s.name for s in config.sources]),
         ago=_ago,
+        next_poll=_next_poll,
     )
 
 

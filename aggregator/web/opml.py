@@ -7,10 +7,9 @@ that content, and stays put across a reload that leaves the bytes alone.
 
 from __future__ import annotations
 
-import time
-
 from starlette.types import Receive, Scope, Send
 
+from aggregator import clock
 from aggregator.publish.cache import RenderedFeed, rendered_feed
 from aggregator.publish.opml import render_opml
 from aggregator.run.service import Service
@@ -34,7 +33,7 @@ class OpmlEndpoint:
         if previous is None or self._config is not config:
             body = render_opml(config.topics, config.server.public_base())
             if previous is None or previous.body != body:
-                self._rendered = rendered_feed(body, float(int(time.time())), 0, previous)
+                self._rendered = rendered_feed(body, float(int(clock.now())), 0, previous)
             self._config = config
         assert self._rendered is not None
         return self._rendered

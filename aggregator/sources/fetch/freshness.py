@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email.utils
-from datetime import UTC, datetime
+from datetime import UTC
 
 import httpx
+
+from aggregator import clock
 
 
 def poll_floor_seconds(headers: httpx.Headers | dict[str, str], status: int) -> float | None:
@@ -36,4 +38,4 @@ def _seconds_until(value: str) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - clock.utcnow()).total_seconds())
