@@ -164,6 +164,8 @@ class Pipeline:
         changes += [f"topic {slug!r} to drop" for slug in sorted(versions) if slug not in slugs]
         changes += [f"topic {slug!r} to match" for slug in sorted(slugs)
                     if versions.get(slug, (0, None))[1] != rules_hash(config, slug)]
+        if self.store.needs_redecide():
+            changes.append("stories to decide again with this version's rules")
         return changes
 
     def enabled_sources(self) -> list[str]:
