@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from aggregator.config import Config, load_config, parse_config
+
 if TYPE_CHECKING:
     from aggregator.configedit import AddOutcome
 
@@ -46,17 +48,27 @@ def _derived_name(title: str | None, url: str) -> str:
     return name[:MAX_NAME]
 
 
+def _target(args: argparse.Namespace) -> tuple[Config, Path]:
+    """The config to add to and its settings. An implicit path that does not exist yet is
+    created with the first source (defaults meanwhile, without the warning a service
+    gives when it falls back); a --config FILE that does not exist is a typo, refused."""
+    from aggregator.cli import _config_path, _given_config
+
+    path = _config_path(args)
+    if path.exists() or _given_config(args):
+        return load_config(path), path
+    return parse_config({}), path
+
+
 def _note(command: str) -> str:
     return f"added by `aggregator {command}` on {datetime.now(UTC):%Y-%m-%d}"
 
 
 def cmd_add_source(args: argparse.Namespace) -> int:
-    from aggregator.cli import _config_path, _load
     from aggregator.configedit import NewSource, add_sources, url_key
     from aggregator.sources.discover import NoFeedFound, discover_feed
 
-    config = _load(args)
-    path = _config_path(args)
+    config, path = _target(args)
     url = _with_scheme(args.url)
     for source in config.sources:
         if url_key(source.url) == url_key(url):
@@ -88,13 +100,11 @@ def _created(outcome: AddOutcome) -> str:
 
 
 def cmd_import_opml(args: argparse.Namespace) -> int:
-    from aggregator.cli import _config_path, _load
     from aggregator.configedit import NewSource, add_sources
     from aggregator.sources.discover import check_feeds
     from aggregator.sources.opml import OpmlError, read_opml
 
-    config = _load(args)
-    path = _config_path(args)
+    config, path = _target(args)
     try:
         feeds = read_opml(Path(args.file).read_bytes())
     except (OSError, OpmlError) as error:

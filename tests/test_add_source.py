@@ -107,6 +107,17 @@ def test_a_page_without_a_link_falls_back_to_the_common_paths_below_it(
     assert len(tried) <= 1 + len(FOLDER_PATHS) + len(COMMON_PATHS)  # bounded
 
 
+def test_a_site_root_without_a_link_falls_back_to_its_feed_path(
+    site: FeedServer, config: Path
+) -> None:
+    site.routes["/"] = Route(page(), content_type=HTML)
+    site.routes["/feed"] = Route(
+        (E2E / "newsroom.atom").read_bytes(), content_type="application/atom+xml"
+    )
+    assert add(config, site.url("/").removesuffix("/")) == 0
+    assert load_config(config).source("Nuvexa Newsroom (Atom)").url == site.url("/feed")
+
+
 def test_no_feed_anywhere_is_one_line_naming_every_url_looked_at(
     feed_server: FeedServer, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -276,3 +287,20 @@ def test_discovery_gives_up_within_its_time_budget(feed_server: FeedServer) -> N
     with pytest.raises(NoFeedFound, match=r"no feed found at .*/slow within 0.5s"):
         asyncio.run(discover_feed(feed_server.url("/slow"), FetchConfig(), budget=0.5))
     assert time.monotonic() - started < 2
+
+
+def test_the_first_source_creates_the_config_the_service_would_read(
+    site: FeedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "new.toml"
+    monkeypatch.setenv("AGGREGATOR_CONFIG", str(path))
+    assert main(["add-source", site.url("/wire.rss")]) == 0
+    assert "(a new file)" in capsys.readouterr().out
+    assert [s.url for s in load_config(path).sources] == [site.url("/wire.rss")]
+
+    typo = tmp_path / "typo.toml"  # a --config that does not exist is not created
+    assert main(["add-source", site.url("/newsroom.atom"), "--config", str(typo)]) == 1
+    assert not typo.exists()
