@@ -13,9 +13,10 @@ of one and never a broken one.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,27 @@ def add_sources(path: Path, sources: Sequence[NewSource], *, note: str) -> AddOu
     the new tables. Raises ConfigError, leaving the file untouched, when the file cannot
     be read or the result would not load."""
     target = path.resolve()  # a symlinked config: replace the file it points at
+    with _editing(target.parent):
+        return _add_locked(path, target, sources, note)
+
+
+@contextlib.contextmanager
+def _editing(folder: Path) -> Iterator[None]:
+    """Hold the config folder's lock, so that two commands adding at once (two imports
+    from a script) both land: each reads the file the other wrote. A lock on the
+    folder, not the file, because the file is replaced, and leaves nothing behind."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        raise ConfigError(folder, [f"cannot open the config's folder: {error.strerror}"]) from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _add_locked(path: Path, target: Path, sources: Sequence[NewSource], note: str) -> AddOutcome:
     created = not target.exists()
     try:
         text = "" if created else target.read_text(encoding="utf-8")
@@ -104,7 +126,10 @@ def add_sources(path: Path, sources: Sequence[NewSource], *, note: str) -> AddOu
         names.add(source.name)
         outcome.added.append(source)
     if outcome.added:
-        _write_valid(path, target, _with_sources(text, document, outcome.added, note))
+        try:
+            _write_valid(path, target, _with_sources(text, document, outcome.added, note))
+        except OSError as error:
+            raise ConfigError(path, [f"not written: {error.strerror or error}"]) from None
     return outcome
 
 

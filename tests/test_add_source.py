@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,17 @@ def test_the_first_source_creates_the_config_the_service_would_read(
     typo = tmp_path / "typo.toml"  # a --config that does not exist is not created
     assert main(["add-source", site.url("/newsroom.atom"), "--config", str(typo)]) == 1
     assert not typo.exists()
+
+
+def test_commands_adding_at_once_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "aggregator.toml"
+    path.write_text("# shared by several scripts\n")
+
+    def adder(worker: int) -> None:
+        for number in range(5):
+            url = f"http://w{worker}.test/feed/{number}"
+            add_sources(path, [NewSource(f"w{worker}-{number}", url)], note="test")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(adder, range(4)))
+    assert len(load_config(path).sources) == 20
