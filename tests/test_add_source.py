@@ -319,3 +319,30 @@ def test_commands_adding_at_once_all_land(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(adder, range(4)))
     assert len(load_config(path).sources) == 20
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (page(), "not OPML: the document's root is not <opml>"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+            b"<opml><body/></opml>",
+            "entit",
+        ),
+    ],
+)
+def test_a_file_that_is_no_subscription_list_is_refused_in_one_line(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    message: str,
+) -> None:
+    before = config.read_bytes()
+    listing = tmp_path / "list.opml"
+    listing.write_bytes(content)
+    assert main(["import-opml", str(listing), "--config", str(config)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"{listing}: ") and message in error and error.count("\n") == 1
+    assert config.read_bytes() == before
