@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from aggregator import clock
 from aggregator.config import Config, load_config, parse_config
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _target(args: argparse.Namespace) -> tuple[Config, Path]:
 
 
 def _note(command: str) -> str:
-    return f"added by `aggregator {command}` on {datetime.now(UTC):%Y-%m-%d}"
+    return f"added by `aggregator {command}` on {datetime.fromtimestamp(clock.now(), UTC):%Y-%m-%d}"
 
 
 def cmd_add_source(args: argparse.Namespace) -> int:
