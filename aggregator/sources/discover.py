@@ -62,7 +62,7 @@ class _Look:
     url: str
     feed: FoundFeed | None = None
     why: str = ""
-    page_url: str | None = None  # where the document was finally read from
+    page_url: str = ""  # where the document was finally read from (after redirects)
     reached: bool = False  # the server answered (an HTTP status, even an error)
     alternates: list[str] = field(default_factory=list)
 
@@ -78,10 +78,10 @@ async def _look(fetcher: Fetcher, url: str, via: str) -> _Look:
         look.why = result.error or str(result.status)
         return look
     try:
-        parsed = parse_feed(result.body, look.page_url or url, result.content_type)
+        parsed = parse_feed(result.body, look.page_url, result.content_type)
     except FeedParseError as error:
         look.why = str(error).split(";")[0]
-        look.alternates = error.alternates or find_feed_links(result.body, look.page_url or url)
+        look.alternates = error.alternates or find_feed_links(result.body, look.page_url)
         return look
     look.feed = FoundFeed(result.permanent_redirect or url, parsed.title, len(parsed.entries), via)
     return look
@@ -137,7 +137,7 @@ async def _discover(fetcher: Fetcher, url: str, looked: list[_Look]) -> FoundFee
     )
     if found:
         return found
-    guesses = _guesses(first.page_url or url)[:MAX_GUESSES]
+    guesses = _guesses(first.page_url)[:MAX_GUESSES]
     return await _first_feed(fetcher, guesses, "a common feed path", looked)
 
 
