@@ -9,6 +9,7 @@ with plain dataclasses (tests/test_dedupe_decide.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 
 from aggregator.core.dedupe.core import Fingerprint, MergeProbe, compare
@@ -77,6 +78,16 @@ def decide_story(
                         tuple(judge.refused))
 
 
+@functools.lru_cache(maxsize=2048)
+def decoded(stored_json: str) -> Fingerprint | None:
+    """A stored fingerprint, decoded (None if unreadable). The same copies are candidates
+    for item after item of one story, so the last ones decoded are kept (about 10 MB)."""
+    try:
+        return Fingerprint.from_json(stored_json)
+    except ValueError:
+        return None
+
+
 class _Judge:
     """Judges one new item against stored copies, decoding each stored copy once."""
 
@@ -92,10 +103,7 @@ class _Judge:
 
     def _decode(self, candidate: Candidate) -> Fingerprint | None:
         if candidate.item_id not in self._decoded:
-            try:
-                self._decoded[candidate.item_id] = Fingerprint.from_json(candidate.fingerprint)
-            except ValueError:
-                self._decoded[candidate.item_id] = None
+            self._decoded[candidate.item_id] = decoded(candidate.fingerprint)
         return self._decoded[candidate.item_id]
 
     def strength(self, candidate: Candidate) -> tuple[float, float, str]:

@@ -177,15 +177,29 @@ class TermStats:
     in a biotech newsroom "patients" is common, in general news it is not.
     """
 
-    __slots__ = ("docs", "df")
+    __slots__ = ("_weights", "df", "docs")
 
     def __init__(self) -> None:
         self.docs = 0
         self.df: Counter[str] = Counter()
+        self._weights: dict[int, tuple[EventFeatures, dict[str, float]]] = {}
 
     def add(self, features: EventFeatures) -> None:
         self.docs += 1
         self.df.update(set(features.terms) | set(features.entities))
+        self._weights.clear()  # the weights depend on the counts
+
+    def weighted(self, features: EventFeatures) -> dict[str, float]:
+        """`features`' TF-IDF vector; the last few asked for are kept while no document
+        is added (one new item is weighed against each of its candidates)."""
+        key = id(features)
+        cached = self._weights.get(key)
+        if cached is None or cached[0] is not features:
+            cached = (features, _weighted(features.terms, self))
+            if len(self._weights) >= 64:
+                self._weights.clear()
+            self._weights[key] = cached
+        return cached[1]
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency (as scikit-learn's smooth_idf)."""
@@ -217,7 +231,7 @@ def _mass(entities: Iterable[str], stats: TermStats) -> float:
 
 def event_score(a: EventFeatures, b: EventFeatures, stats: TermStats) -> EventScore:
     """How strongly `a` and `b` look like reports of one event."""
-    cosine = _cosine(_weighted(a.terms, stats), _weighted(b.terms, stats))
+    cosine = _cosine(stats.weighted(a), stats.weighted(b))
     shared = sorted(set(a.entities) & set(b.entities), key=lambda e: (-stats.idf(e), e))
     smaller = min(_mass(a.entities, stats), _mass(b.entities, stats))
     overlap = _mass(shared, stats) / smaller if smaller else 0.0
