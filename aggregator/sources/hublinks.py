@@ -38,8 +38,9 @@ def link_header_rels(value: str, base_url: str) -> dict[str, list[str]]:
     return found
 
 
-def find_hub(headers: Mapping[str, str], hubs: Sequence[str], self_url: str | None,
-             fetched_url: str) -> HubLinks | None:
+def find_hub(
+    headers: Mapping[str, str], hubs: Sequence[str], self_url: str | None, fetched_url: str
+) -> HubLinks | None:
     """The hub and topic to subscribe to, or None when the feed names no hub."""
     header = next((value for name, value in headers.items() if name.lower() == "link"), "")
     rels = link_header_rels(header, fetched_url) if header else {}

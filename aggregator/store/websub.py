@@ -22,8 +22,10 @@ class WebSubscriptions(StoreEngine):
     @retried
     def subscription(self, sub_id: str) -> Subscription | None:
         with self.transaction(write=False) as cur:
-            cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM websub_subscriptions "
-                        "WHERE sub_id = ?", (sub_id,))
+            cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM websub_subscriptions WHERE sub_id = ?",
+                (sub_id,),
+            )
             row = cur.fetchone()
         return Subscription(*row) if row else None
 
