@@ -21,9 +21,11 @@ import pytest
 from lxml import etree
 
 from aggregator import clock
+from aggregator.models import Subscription
 from aggregator.run.websub import signature_valid
 from aggregator.sources.hublinks import HubLinks, find_hub
 from aggregator.sources.parse import parse_feed, parse_with_feedparser
+from aggregator.store import open_store
 from tests.conftest import TOPICS_TOML
 from tests.feedserver import FeedServer, Route
 from tests.liveserver import free_port, serve, story_feed
@@ -122,6 +124,29 @@ def test_signatures_of_every_method_are_checked(method: str) -> None:
     assert not signature_valid("other", body, f"{method}={good}")
     assert not signature_valid("s3cret", body, None)
     assert not signature_valid("s3cret", body, f"md5={hashlib.md5(body).hexdigest()}")
+
+
+def test_a_source_has_one_subscription_on_either_engine(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        first = Subscription("a1", "Wire", "https://w/feed", "https://hub/", "s", "pending", 1.0)
+        store.save_subscription(first)
+        assert store.subscription("a1") == first
+        again = replace(
+            first,
+            sub_id="b2",
+            hub="https://hub2/",
+            state="active",
+            lease_seconds=600.0,
+            expires_at=601.0,
+            error=None,
+        )
+        store.save_subscription(again)  # the same source: replaced, callback id and all
+        assert store.subscriptions() == [again] and store.subscription("a1") is None
+        store.delete_subscription("Wire")
+        assert store.subscriptions() == []
+    finally:
+        store.close()
 
 
 # -- in: subscribing, verification, pushes, renewal, fallback --------------------------------
