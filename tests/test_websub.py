@@ -26,10 +26,9 @@ from aggregator.run.websub import signature_valid
 from aggregator.sources.hublinks import HubLinks, find_hub
 from aggregator.sources.parse import parse_feed, parse_with_feedparser
 from aggregator.store import open_store
-from tests.conftest import TOPICS_TOML
 from tests.feedserver import FeedServer, Route
 from tests.liveserver import free_port, serve, story_feed
-from tests.websubhub import running_hub, running_subscriber
+from tests.websubhub import running_hub, running_subscriber, write_websub_config
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HUB = "https://hub.example/"
@@ -40,33 +39,6 @@ ATOM_FEED = f"""<?xml version="1.0" encoding="utf-8"?>
 <link rel="alternate" href="https://wire.example/"/>
 <entry><id>urn:1</id><title>One</title><updated>2026-11-01T12:00:00Z</updated></entry>
 </feed>""".encode()
-
-
-def write_websub_config(folder: Path, port: int, source: str, extra: str = "") -> Path:
-    """A config serving on `port` (the callbacks name it) and polling `source`."""
-    path = folder / "config.toml"
-    path.write_text(
-        f"""
-[storage]
-url = "sqlite:///{folder}/store.db"
-retention_days = 3650
-[server]
-port = {port}
-base_url = "http://127.0.0.1:{port}"
-{extra}
-[fetch]
-timeout = 5
-deadline = 10
-workers = 0
-[websub]
-fallback_interval = "30m"
-[[sources]]
-name = "wire"
-url = "{source}"
-{TOPICS_TOML}""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]

@@ -28,9 +28,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
+
+from tests.conftest import TOPICS_TOML
 
 
 @dataclass
@@ -246,3 +249,34 @@ def running_subscriber() -> Iterator[Subscriber]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def write_websub_config(
+    folder: Path, port: int, source: str, extra: str = "", interval: str = "15m"
+) -> Path:
+    """A config serving on `port` (the callbacks name it) and polling `source` every
+    `interval`; `extra` goes into [server]."""
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[storage]
+url = "sqlite:///{folder}/store.db"
+retention_days = 3650
+[server]
+port = {port}
+base_url = "http://127.0.0.1:{port}"
+{extra}
+[fetch]
+timeout = 5
+deadline = 10
+workers = 0
+[websub]
+fallback_interval = "30m"
+[[sources]]
+name = "wire"
+url = "{source}"
+interval = "{interval}"
+{TOPICS_TOML}""",
+        encoding="utf-8",
+    )
+    return path

@@ -252,9 +252,12 @@ class Service:
 
     async def take_push(self, sub_id: str, body: bytes, signature: str | None,
                         content_type: str | None) -> int:
-        """A hub's POST on /websub/<sub_id>: process it, ping our own hub; the status."""
+        """A hub's POST on /websub/<sub_id>: process it, ping our own hub; the status.
+        The feeds this process serves show the pushed stories at once: waiting out their
+        version cache (a second) would be most of the latency push saves."""
         status, report = await self.websub.receive(sub_id, body, signature, content_type)
         if report is not None:
+            self.feeds.forget_versions()
             self.pinger.changed()
         return status
 
