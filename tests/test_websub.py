@@ -26,6 +26,7 @@ from aggregator.run.websub import signature_valid
 from aggregator.sources.hublinks import HubLinks, find_hub
 from aggregator.sources.parse import parse_feed, parse_with_feedparser
 from aggregator.store import open_store
+from tests.conftest import run_cli
 from tests.feedserver import FeedServer, Route
 from tests.liveserver import free_port, serve, story_feed
 from tests.websubhub import running_hub, running_subscriber, write_websub_config
@@ -200,13 +201,28 @@ def test_a_hub_that_denies_is_recorded(tmp_path: Path, feed_server: FeedServer) 
             ATOM_FEED.replace(HUB.encode(), hub.url.encode()), content_type="application/atom+xml"
         )
         port = free_port()
-        with serve(write_websub_config(tmp_path, port, topic), port=port, role="all") as live:
+        config = write_websub_config(tmp_path, port, topic)
+        with serve(config, port=port, role="all") as live:
             sub = wait_for(
                 lambda: [s for s in live.service.store.subscriptions() if s.state == "denied"]
             )[0]
             assert sub.topic == "https://wire.example/feed.atom"  # the feed's rel="self"
             assert sub.error == "hub denied: not today"
             assert "wire" not in live.service.pipeline.pushed
+    listed = run_cli("subscriptions", "--json", "--config", str(config)).stdout
+    assert json.loads(listed) == [
+        {
+            "source": "wire",
+            "state": "denied",
+            "hub": hub.url,
+            "topic": sub.topic,
+            "lease_seconds": None,
+            "expires": "-",
+            "updated": listed.split('"updated": "')[1][:20],
+            "error": "hub denied: not today",
+        }
+    ]
+    assert sub.secret not in listed
 
 
 # -- out: advertising the hub and pinging it -----------------------------------------------
