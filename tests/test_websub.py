@@ -193,6 +193,16 @@ def test_a_source_naming_a_hub_is_pushed_to_and_pushes_are_processed_as_polls(
             renewed = wait_for(lambda: (s := store.subscriptions()[0]).expires_at > now + 500 and s)
             assert renewed.state == "active"
 
+            # A source gone from the config (as after a reload): its pushes are answered
+            # 410, which tells the hub to drop it, and its lease is left to lapse.
+            service.websub.attach(
+                service.config.model_copy(update={"sources": []}), service.pipeline
+            )
+            hub.publish([topic])
+            assert hub.deliveries[-1].status == 410
+            store.save_subscription(replace(store.subscriptions()[0], expires_at=now + 60))
+            assert asyncio.run(service.websub.renew_due()) == 0
+
 
 def test_a_hub_that_denies_is_recorded(tmp_path: Path, feed_server: FeedServer) -> None:
     with running_hub(deny=True) as hub:

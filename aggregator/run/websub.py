@@ -159,13 +159,17 @@ class Subscriber:
         return sub
 
     async def renew_due(self) -> int:
-        """Renew the leases that end soon or have ended; how many were asked again."""
+        """Renew the leases that end soon or have ended; how many were asked again. The
+        subscriptions of sources gone from the config (or disabled), or all of them with
+        `[websub] subscribe = false`, are left to lapse."""
         subs = await asyncio.to_thread(self.store.subscriptions)
         now = clock.now()
+        wanted = self._wanted_sources() if self.config.websub.subscribe else set()
         due = [
             sub
             for sub in subs
-            if sub.state in ACCEPTING
+            if sub.source in wanted
+            and sub.state in ACCEPTING
             and sub.expires_at is not None
             and sub.expires_at - now < RENEW_FRACTION * (sub.lease_seconds or 0)
         ]
@@ -216,7 +220,7 @@ class Subscriber:
         """Take content a hub pushed (WebSub 7): (status, report when processed).
         Unsigned or wrongly signed content is refused and ignored."""
         sub = await asyncio.to_thread(self.store.subscription, sub_id)
-        if sub is None or sub.state not in ACCEPTING:
+        if sub is None or sub.state not in ACCEPTING or sub.source not in self._wanted_sources():
             return 410, None  # the hub may drop a subscription nobody holds
         if not signature_valid(sub.secret, body, signature):
             log.warning(
@@ -228,6 +232,9 @@ class Subscriber:
         report = await self.pipeline.process_pushed(sub.source, body, content_type, sub.topic)
         log.info("websub: push for %s: %s, %d new", sub.source, report.status, report.new)
         return 200, report
+
+    def _wanted_sources(self) -> set[str]:
+        return {source.name for source in self.config.sources if source.enabled}
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
