@@ -27,6 +27,7 @@ from aggregator.sources.hublinks import HubLinks, find_hub
 from aggregator.sources.parse import parse_feed, parse_with_feedparser
 from aggregator.store import open_store
 from tests.conftest import run_cli
+from tests.feedcheck import feed_problems
 from tests.feedserver import FeedServer, Route
 from tests.liveserver import free_port, serve, story_feed
 from tests.websubhub import running_hub, running_subscriber, write_websub_config
@@ -265,6 +266,8 @@ def test_topic_feeds_advertise_the_hub_and_changes_reach_its_subscribers(
             rss = etree.fromstring(httpx.get(f"{base}.rss").content)
             assert rss.find(f"channel/{ATOM}link[@rel='hub']").get("href") == hub.url
             assert httpx.get(f"{base}.json").json()["hubs"] == [{"type": "WebSub", "url": hub.url}]
+            for fmt in ("atom", "rss", "json"):  # still valid documents with the hub in them
+                assert feed_problems(httpx.get(f"{base}.{fmt}").content, fmt) == []
 
             # A reader subscribes to our Atom feed at the hub; a push into our service
             # changes the topic, we ping, the hub fetches our feed and pushes it, signed.
