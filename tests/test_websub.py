@@ -21,6 +21,7 @@ import pytest
 from lxml import etree
 
 from aggregator import clock
+from aggregator.config import ConfigError, load_config
 from aggregator.models import Subscription
 from aggregator.run.websub import signature_valid
 from aggregator.sources.hublinks import HubLinks, find_hub
@@ -87,6 +88,17 @@ def test_hub_and_topic_are_read_from_atom_rss_json_and_the_link_header() -> None
         HUB, "https://wire.example/x"
     )
     assert find_hub({"link": '<https://wire.example/>; rel="alternate"'}, [], None, "u") is None
+
+
+def test_the_hub_setting_must_be_an_http_url(tmp_path: Path) -> None:
+    good = write_websub_config(
+        tmp_path, 8080, "https://wire.example/", 'hub = "https://h.example/"'
+    )
+    config = load_config(good)
+    assert config.server.hub == "https://h.example/" and config.websub.fallback_interval == 1800
+    bad = write_websub_config(tmp_path, 8080, "https://wire.example/", 'hub = "ftp://h.example/"')
+    with pytest.raises(ConfigError, match="not a URL"):
+        load_config(bad)
 
 
 @pytest.mark.parametrize("method", ["sha1", "sha256", "sha384", "sha512"])
