@@ -181,6 +181,7 @@ def test_a_source_naming_a_hub_is_pushed_to_and_pushes_are_processed_as_polls(
             # Unsigned and wrongly signed pushes are refused and change nothing.
             feed_server.routes["/wire.rss"].body = story_feed(3)
             body = story_feed(3)
+            refused = live.metric("aggregator_websub_pushes_total", result="refused")
             assert hub.distribute(
                 topic, body, "application/rss+xml", sign=lambda secret, b: None
             ) == [403]
@@ -188,6 +189,8 @@ def test_a_source_naming_a_hub_is_pushed_to_and_pushes_are_processed_as_polls(
                 topic, body, "application/rss+xml", sign=lambda secret, b: "sha256=" + "0" * 64
             ) == [403]
             assert store.topic_story_count("car-t-lupus") == 2
+            assert live.metric("aggregator_websub_pushes_total", result="processed") >= 1
+            assert live.metric("aggregator_websub_pushes_total", result="refused") == refused + 2
 
             # While pushed, a poll schedules the next one at the fallback pace (30 min).
             asyncio.run(service.pipeline.run_cycle(["wire"]))
@@ -267,6 +270,7 @@ def test_topic_feeds_advertise_the_hub_and_changes_reach_its_subscribers(
             # The first poll changed the topic: the hub was pinged with every format's URL.
             ping = hub.wait(lambda h: [p for p in h.pings if f"{base}.atom" in p])[0]
             assert sorted(ping) == sorted(f"{base}.{fmt}" for fmt in ("atom", "json", "rss"))
+            wait_for(lambda: live.metric("aggregator_websub_hub_pings_total", result="ok") >= 1)
 
             response = httpx.get(f"{base}.atom")
             assert response.headers["link"] == f'<{hub.url}>; rel="hub", <{base}.atom>; rel="self"'

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import httpx
 
+from aggregator import metrics
 from aggregator.config import Config
 from aggregator.publish.page import feed_url
 from aggregator.publish.render import FORMATS
@@ -88,6 +89,8 @@ class HubPinger:
                 log.warning(
                     "websub: hub %s answered %d to a publish ping", hub, response.status_code
                 )
+            metrics.HUB_PINGS.labels("ok" if response.is_success else "failed").inc()
         except httpx.HTTPError as error:
             log.warning("websub: could not ping hub %s: %s", hub, error)
+            metrics.HUB_PINGS.labels("failed").inc()
         return slugs

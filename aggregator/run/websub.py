@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from aggregator import clock
+from aggregator import clock, metrics
 from aggregator.config import Config
 from aggregator.models import Subscription
 from aggregator.run.cycle import Pipeline, SourceReport
@@ -221,6 +221,7 @@ class Subscriber:
         Unsigned or wrongly signed content is refused and ignored."""
         sub = await asyncio.to_thread(self.store.subscription, sub_id)
         if sub is None or sub.state not in ACCEPTING or sub.source not in self._wanted_sources():
+            metrics.WEBSUB_PUSHES.labels("gone").inc()
             return 410, None  # the hub may drop a subscription nobody holds
         if not signature_valid(sub.secret, body, signature):
             log.warning(
@@ -228,8 +229,10 @@ class Subscriber:
                 sub.source,
                 "bad" if signature else "no",
             )
+            metrics.WEBSUB_PUSHES.labels("refused").inc()
             return 403, None
         report = await self.pipeline.process_pushed(sub.source, body, content_type, sub.topic)
+        metrics.WEBSUB_PUSHES.labels("processed").inc()
         log.info("websub: push for %s: %s, %d new", sub.source, report.status, report.new)
         return 200, report
 
