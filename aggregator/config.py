@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -149,16 +150,18 @@ class ServerConfig(_Section):
     # How long a stop signal waits for in-flight polls before cancelling them; the
     # default fits inside Docker's 10 s between SIGTERM and SIGKILL.
     shutdown_grace: Duration = 8.0
+    # A WebSub hub the topic feeds advertise and that is pinged when a topic changes.
+    hub: str | None = None
 
-    @field_validator("base_url")
+    @field_validator("base_url", "hub")
     @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
+    def _base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not a URL: {value!r} (need http:// or https:// and a host)")
-        return value.rstrip("/")
+        return value.rstrip("/") if info.field_name == "base_url" else value
 
     def public_base(self) -> str:
         return self.base_url or f"http://{self.host}:{self.port}"
@@ -183,6 +186,16 @@ class FetchConfig(_Section):
     # Processes that parse, normalize, fingerprint and match fetched documents in large
     # cycles; None: one per CPU (at most 4), 0: all in the polling process.
     workers: int | None = Field(default=None, ge=0, le=64)
+
+
+class WebSubConfig(_Section):
+    """Subscribing to the hubs sources advertise (see aggregator.run.websub)."""
+
+    subscribe: bool = True  # subscribe to a source's hub when its feed names one
+    lease: Duration = 7 * 86400.0  # lease asked of the hub; the hub may grant another
+    # While a push subscription is active its source is still polled, at most this often,
+    # in case the hub drops it or misses an update.
+    fallback_interval: Duration = 3600.0
 
 
 class DedupeConfig(_Section):
@@ -214,6 +227,7 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+    websub: WebSubConfig = Field(default_factory=WebSubConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -45,3 +45,13 @@ FEED_RENDERS = Counter(
     "Feed documents rendered (once per topic version, page and format; never per poll)",
     ["format"], registry=REGISTRY,
 )
+WEBSUB_PUSHES = Counter(
+    "aggregator_websub_pushes_total",
+    "Content pushed by WebSub hubs, by result (processed, refused: bad or no signature, "
+    "gone: no such subscription)",
+    ["result"], registry=REGISTRY,
+)
+HUB_PINGS = Counter(
+    "aggregator_websub_hub_pings_total", "Publish pings to [server] hub, by result (ok, failed)",
+    ["result"], registry=REGISTRY,
+)

@@ -85,6 +85,8 @@ class ParsedFeed:
     problem: str | None = None
     ttl_minutes: int | None = None
     alternate_feeds: list[str] = field(default_factory=list)  # from an HTML page
+    hubs: list[str] = field(default_factory=list)  # WebSub hubs the feed names (rel="hub")
+    self_url: str | None = None  # the feed's own URL (rel="self"): its WebSub topic
 
 
 @dataclass(slots=True)
@@ -219,6 +221,7 @@ class FeedPage:
     prev_url: str | None = None
     first_url: str | None = None
     alternates: dict[str, str] = field(default_factory=dict)  # format -> absolute URL
+    hub_url: str | None = None  # the WebSub hub this feed advertises
 
 
 # -- what goes in and out of the store ---------------------------------------------
@@ -425,3 +428,23 @@ class MatchChanges:
     upsert: dict[str, str]  # topic -> hits (as stored) to insert or replace
     delete: frozenset[str]  # topics that no longer match the item
     bump: frozenset[str]  # topics whose feeds change: their versions go up
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A WebSub subscription of one source at its hub (aggregator.run.websub).
+
+    `state`: pending (asked, awaiting the hub's verification of intent), active (pushes
+    accepted until `expires_at`), denied (the hub refused; `error` says why) or
+    unsubscribed."""
+
+    sub_id: str  # the callback's last path segment: /websub/<sub_id>
+    source: str
+    topic: str
+    hub: str
+    secret: str  # HMAC key of the hub's X-Hub-Signature, never shown
+    state: str
+    updated_at: float
+    lease_seconds: float | None = None
+    expires_at: float | None = None
+    error: str | None = None

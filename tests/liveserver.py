@@ -59,10 +59,11 @@ class LiveServer:
 
 @contextmanager
 def serve(config_path: Path, *, version_ttl: float | None = None,
-          port: int = 0) -> Iterator[LiveServer]:
-    """Serve `config_path`'s store over HTTP on 127.0.0.1 (role web: no polling); on a
-    free port unless `port` is given (to match a config whose links name it)."""
-    service = Service(load_config(config_path), config_path, role="web")
+          port: int = 0, role: str = "web") -> Iterator[LiveServer]:
+    """Serve `config_path`'s store over HTTP on 127.0.0.1 (role web: no polling; "all"
+    polls too); on a free port unless `port` is given (to match a config whose links
+    name it)."""
+    service = Service(load_config(config_path), config_path, role=role)
     service.prepare()
     if version_ttl is not None:
         service.feeds.version_ttl = version_ttl

@@ -120,6 +120,7 @@ SCHEMA_V2 = [
     "DROP INDEX items_canonical_link_published",
     "CREATE INDEX items_canonical_link ON items (canonical_link)",
     "DROP TABLE story_decisions",  # 0005
+    "DROP TABLE websub_subscriptions",  # 0008
     "DELETE FROM schema_version WHERE version >= 3",
 ]
 

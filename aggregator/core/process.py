@@ -54,6 +54,8 @@ class ProcessedFeed:
     entries: int = 0  # distinct items in the document, unchanged ones included
     published: list[float] = field(default_factory=list)  # the entries' own dates, for pacing
     keys: dict[bytes, str] = field(default_factory=dict)  # entry digest -> item key
+    hubs: list[str] = field(default_factory=list)  # WebSub hubs the document names
+    self_url: str | None = None  # the document's own URL (rel="self")
 
 
 def entry_digest(entry: RawEntry) -> bytes:
@@ -154,4 +156,6 @@ def process_feed(
         entries=len(claimed),
         published=[when.timestamp() for when in dates if when is not None],
         keys=keys,
+        hubs=list(feed.hubs),
+        self_url=feed.self_url,
     )

@@ -45,6 +45,7 @@ class RenderedFeed:
     modified: float  # the same instant, as a timestamp, for If-Modified-Since
     version: int  # the topic version it was rendered from
     encoded: dict[str, bytes]  # content coding -> body
+    links: str = ""  # the HTTP Link header (WebSub hub and self), "" for none
     # HTTP response headers per (content coding, status), built by the web layer the
     # first time it needs them, so they live and die with the rendering.
     http_headers: dict[tuple[str | None, int], list[tuple[bytes, bytes]]] = field(
@@ -64,7 +65,7 @@ def encode(body: bytes) -> dict[str, bytes]:
 
 
 def rendered_feed(body: bytes, modified: float, version: int,
-             previous: RenderedFeed | None = None) -> RenderedFeed:
+             previous: RenderedFeed | None = None, links: str = "") -> RenderedFeed:
     """`body` with its encodings and validators; `modified` is when its content last
     changed, moved past `previous` if the bytes differ from it but the time does not."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -77,6 +78,7 @@ def rendered_feed(body: bytes, modified: float, version: int,
         modified=modified,
         version=version,
         encoded=encode(body),
+        links=links,
     )
 
 
@@ -128,6 +130,11 @@ class FeedService:
         if hit is None or hit.version != self._versions.get(slug, 0):
             return None
         return hit
+
+    def forget_versions(self) -> None:
+        """Read the topic versions again on the next request (a hub told of a change
+        fetches the feed at once, and must not be served the rendering before it)."""
+        self._versions_read = float("-inf")
 
     # -- everything else (blocking: store reads and rendering) ----------------------------
 
@@ -191,7 +198,7 @@ class FeedService:
         feed_page = build_page(
             self.config.topic(slug), stories, base_url=self.config.server.public_base(),
             fmt=fmt, page=page, page_size=size, total=total, custom_limit=limit is not None,
-            changed_at=changed_at, self_query=self_query,
+            changed_at=changed_at, self_query=self_query, hub_url=self.config.server.hub,
         )
         body = render(feed_page, fmt)
         metrics.FEED_RENDERS.labels(fmt).inc()
@@ -201,7 +208,9 @@ class FeedService:
         # store's time of the topic's last change covers that in every process, even
         # one started since; `rendered_feed` tells two changes within a second apart.
         modified = float(int(max(feed_page.updated.timestamp(), changed_at)))
-        return rendered_feed(body, modified, version, previous)
+        links = (f'<{feed_page.hub_url}>; rel="hub", <{feed_page.self_url}>; rel="self"'
+                 if feed_page.hub_url else "")
+        return rendered_feed(body, modified, version, previous, links)
 
     def _remember(self, key: tuple[str, str, int, int, Named], rendered: RenderedFeed) -> None:
         """Cache `rendered`; past `max_cached` entries, stale versions go first, then the

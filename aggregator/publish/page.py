@@ -84,12 +84,14 @@ def build_page(
     custom_limit: bool = False,
     changed_at: float = 0.0,
     self_query: str | None = None,
+    hub_url: str | None = None,
 ) -> FeedPage:
     """One page of `topic` in `fmt`; `total` is the topic's story count (for paging).
 
     `changed_at` (the store's time of the topic's last change) dates a page with no
     stories, which would otherwise claim 1970. `self_query`, when given, is the query
     the reader asked with: the self link must name the URL the reader fetched.
+    `hub_url` is the WebSub hub the page advertises.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown feed format {fmt!r}")
@@ -114,4 +116,5 @@ def build_page(
         else None,
         prev_url=feed_url(base_url, topic.slug, fmt, page - 1, limit) if page > 1 else None,
         alternates={f: feed_url(base_url, topic.slug, f) for f in FORMATS},
+        hub_url=hub_url,
     )

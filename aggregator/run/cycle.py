@@ -49,6 +49,7 @@ from aggregator.models import (
 from aggregator.run.workers import DocumentJob, DocumentProcessor, WorkerDied
 from aggregator.run.writes import BatchWriter, in_store_thread
 from aggregator.sources.fetch import Fetcher
+from aggregator.sources.hublinks import HubLinks, find_hub
 from aggregator.sources.parse import FeedParseError
 from aggregator.sources.polling import backoff_interval, mean_gap_seconds, next_interval
 from aggregator.store import SQLStore, StoreError
@@ -133,6 +134,10 @@ class Pipeline:
         self._sources = {source.name: source for source in config.sources}
         # Per source, the entries of its last stored document: digest -> item key.
         self._entry_keys: dict[str, dict[bytes, str]] = {}
+        # Told of each processed document that names a WebSub hub (the subscriber).
+        self.on_hub: Callable[[str, HubLinks], None] | None = None
+        # Sources with an active push subscription: polled at the fallback pace.
+        self.pushed: set[str] = set()
 
     def prepare(self) -> dict[str, int]:
         """Register sources and re-match history for topics whose rules changed.
@@ -167,6 +172,25 @@ class Pipeline:
         if self.store.needs_redecide():
             changes.append("stories to decide again with this version's rules")
         return changes
+
+    async def process_pushed(self, name: str, body: bytes, content_type: str | None,
+                             url: str) -> SourceReport:
+        """Process and store a document a WebSub hub pushed for source `name`, exactly as a
+        poll's document (same parsing, dedupe, topics and write); its report."""
+        states = await in_store_thread("read", self.store.source_states, [name])
+        source = self._sources.get(name)
+        if not states or source is None:
+            return SourceReport(name, "error", error="unknown source")
+        state = states[0]
+        result = FetchResult(
+            name, url, FetchStatus.OK, final_url=url, http_status=200, body=body,
+            content_type=content_type, etag=state.etag, last_modified=state.last_modified,
+            bytes_read=len(body),
+        )
+        polled = await self._process_result(source, state, result, clock.utcnow(),
+                                            parallel=False)
+        async with BatchWriter(self.store, self.policy) as writer:
+            return await self._write(writer, source, polled, pushed=True)
 
     def enabled_sources(self) -> list[str]:
         return [s.name for s in self.config.sources if s.enabled]
@@ -236,6 +260,13 @@ class Pipeline:
         result = await fetcher.fetch_in_slot(
             FetchRequest(source.name, state.current_url, state.etag, state.last_modified)
         )
+        return await self._process_result(source, state, result, attempted, parallel=parallel)
+
+    async def _process_result(
+        self, source: SourceConfig, state: SourceState, result: FetchResult,
+        attempted: datetime, *, parallel: bool,
+    ) -> _Polled:
+        """Process one fetched (or pushed) document; never raises for the source's faults."""
         outcome = self._outcome_base(source, state, result, attempted)
         processed: ProcessedFeed | None = None
         if result.status is FetchStatus.OK and result.body is not None:
@@ -255,17 +286,25 @@ class Pipeline:
         if processed is not None:
             outcome.items = processed.items
             outcome.problem = processed.problem
+            hub = find_hub(result.headers, processed.hubs, processed.self_url,
+                           result.final_url or result.url)
+            if hub is not None and self.on_hub is not None:
+                self.on_hub(source.name, hub)
         self._schedule(outcome, source, state, result, processed)
         return _Polled(state, outcome, result, processed)
 
     async def _write(self, writer: BatchWriter, source: SourceConfig,
-                     polled: _Polled) -> SourceReport:
-        """Store one processed poll; its report."""
+                     polled: _Polled, *, pushed: bool = False) -> SourceReport:
+        """Store one processed poll; its report. A pushed document may hold only the new
+        entries, so its keys join those of the last poll's document instead of replacing
+        them (`_process` reads the stored hashes of exactly these keys); before any poll
+        it records none, so the next poll reads every stored hash."""
         state, outcome = polled.state, polled.outcome
         result, processed = polled.result, polled.processed
         stored = await writer.write(outcome)
-        if processed is not None:
-            self._entry_keys[source.name] = processed.keys
+        earlier = self._entry_keys.get(source.name)
+        if processed is not None and not (pushed and earlier is None):
+            self._entry_keys[source.name] = {**(earlier if pushed else {}), **processed.keys}
         report = SourceReport(
             source=source.name,
             status=_report_status(outcome, stored.new, stored.updated),
@@ -356,6 +395,8 @@ class Pipeline:
                 cap=fetch.backoff_max,
                 publisher_floor=result.retry_after,
             )
+        if source.name in self.pushed and outcome.status in ("ok", "not_modified"):
+            interval = max(interval, self.config.websub.fallback_interval)
         outcome.poll_interval = interval
         outcome.next_poll = outcome.attempted_at + interval
 

@@ -25,6 +25,8 @@ from aggregator import clock, metrics
 from aggregator.config import Config, ConfigError, load_config
 from aggregator.publish.cache import FeedService
 from aggregator.run.cycle import CycleReport, Pipeline
+from aggregator.run.hubping import HubPinger
+from aggregator.run.websub import Subscriber
 from aggregator.store import SQLStore, StoreError, open_store
 
 log = logging.getLogger("aggregator.run.service")
@@ -33,6 +35,7 @@ TICK_SECONDS = 5.0
 # Sources claimed at a time: a backlog is shared out in batches, so every worker
 # takes part instead of the first one to tick claiming everything due.
 CLAIM_BATCH_PER_FETCH_SLOT = 2
+RENEW_CHECK_SECONDS = 60.0  # how often WebSub leases are checked for renewal
 
 
 @dataclass(slots=True)
@@ -54,6 +57,9 @@ class Service:
         self.store: SQLStore = open_store(config.storage_url())
         self.pipeline = Pipeline(config, self.store)
         self.feeds = FeedService(config, self.store)
+        self.websub = Subscriber(config, self.store, self.pipeline)
+        self.pinger = HubPinger(config, self.store, lambda: self.feeds.forget_versions(),
+                                delay=self.feeds.version_ttl if role == "worker" else 0.0)
         self.scheduler: AsyncIOScheduler | None = None
         self.cycle = CycleStatus()
         self._tick_task: asyncio.Task | None = None
@@ -64,6 +70,7 @@ class Service:
 
     def prepare(self) -> None:
         self.pipeline.prepare()
+        self.pinger.start()
 
     def start_scheduler(self) -> None:
         """Start polling (roles all and worker)."""
@@ -71,6 +78,10 @@ class Service:
         scheduler.add_job(
             self.tick, "interval", seconds=TICK_SECONDS, id="poll-due", max_instances=1,
             coalesce=True, next_run_time=_now_datetime(), misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            self.websub.renew_due, "interval", seconds=RENEW_CHECK_SECONDS, id="websub-renew",
+            max_instances=1, coalesce=True,
         )
         scheduler.add_job(
             self.purge, "interval", hours=6, id="retention", max_instances=1, coalesce=True,
@@ -165,6 +176,7 @@ class Service:
                 report = await self.pipeline.run_cycle(claimed)
             finally:
                 renewal.cancel()
+            self.pinger.changed()
             self.cycle.last_finished = clock.now()
             self.cycle.last_error = None
         self.cycle.last_finished = clock.now()
@@ -204,6 +216,8 @@ class Service:
         self.pipeline = Pipeline(new, self.store)
         changed = self.pipeline.prepare()
         self.feeds = FeedService(new, self.store)
+        self.websub.attach(new, self.pipeline)
+        self.pinger.config = new
         log.info(
             "config reloaded: %d sources, %d topics; re-matched %s",
             len(new.sources), len(new.topics),
@@ -235,6 +249,17 @@ class Service:
         )
         checks["ready"] = ready
         return checks
+
+    async def take_push(self, sub_id: str, body: bytes, signature: str | None,
+                        content_type: str | None) -> int:
+        """A hub's POST on /websub/<sub_id>: process it, ping our own hub; the status.
+        The feeds this process serves show the pushed stories at once: waiting out their
+        version cache (a second) would be most of the latency push saves."""
+        status, report = await self.websub.receive(sub_id, body, signature, content_type)
+        if report is not None:
+            self.feeds.forget_versions()
+            self.pinger.changed()
+        return status
 
     def refresh_topic_gauges(self) -> None:
         for topic in self.config.topics:

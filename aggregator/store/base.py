@@ -33,11 +33,12 @@ from __future__ import annotations
 from aggregator.store.ingest import Ingest
 from aggregator.store.migrate import Migrator
 from aggregator.store.retention import Retention
+from aggregator.store.websub import WebSubscriptions
 
 __all__ = ["SQLStore"]
 
 
-class SQLStore(Ingest, Retention, Migrator):
+class SQLStore(Ingest, Retention, Migrator, WebSubscriptions):
     """The storage interface; subclasses provide `transaction()` and engine specifics."""
 
     engine = "sql"

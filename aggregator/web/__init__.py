@@ -26,6 +26,7 @@ from aggregator.publish.render import FORMATS
 from aggregator.run.service import Service
 from aggregator.web.feedhttp import FeedEndpoint
 from aggregator.web.opml import OpmlEndpoint
+from aggregator.web.websub import WebSubCallback
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -81,6 +82,7 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/websub/{sub_id}", WebSubCallback(service).handle, methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

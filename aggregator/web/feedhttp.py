@@ -134,6 +134,8 @@ def response_headers(rendered: RenderedFeed, content_type: str, encoding: str | 
             (b"cache-control", f"public, max-age={max_age}".encode("latin-1")),
             (b"vary", b"Accept-Encoding"),
         ]
+        if rendered.links:  # WebSub discovery (hub and self) by header, as 4 prefers
+            prepared.append((b"link", rendered.links.encode("latin-1")))
         if status == 200:
             body = rendered.body if encoding is None else rendered.encoded[encoding]
             prepared += [(b"content-type", content_type.encode("latin-1")),

@@ -31,6 +31,8 @@ def render_atom(page: FeedPage) -> bytes:
     fg.author(name=GENERATOR)
     fg.link(rel="self", type=media_type("atom"), href=page.self_url)
     fg.link(rel="alternate", type="text/html", href=page.html_url)
+    if page.hub_url:
+        fg.link(rel="hub", href=page.hub_url)
     for fmt, url in page.alternates.items():
         if fmt != "atom":
             fg.link(rel="alternate", type=media_type(fmt), href=url)

@@ -28,6 +28,8 @@ def render_json(page: FeedPage) -> bytes:
     }
     if page.next_url:
         document["next_url"] = page.next_url
+    if page.hub_url:
+        document["hubs"] = [{"type": "WebSub", "url": page.hub_url}]
     document["items"] = [_json_item(entry) for entry in page.entries]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

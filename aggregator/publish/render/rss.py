@@ -42,6 +42,9 @@ def render_rss(page: FeedPage) -> bytes:
 def _fix_rss(root: etree._Element, page: FeedPage) -> None:
     # feedgen writes only the first rel="self" atom:link; RFC 5005 paging goes after it.
     self_link = root.find(f"channel/{{{common.ATOM_NS}}}link[@rel='self']")
+    if page.hub_url:  # WebSub: the hub beside the self link, as in Atom
+        self_link.addnext(etree.Element(f"{{{common.ATOM_NS}}}link", rel="hub",
+                                        href=page.hub_url))
     for rel, url in reversed(common.paging_links(page)):
         self_link.addnext(etree.Element(f"{{{common.ATOM_NS}}}link", rel=rel,
                                         type=common.media_type("rss"), href=url))

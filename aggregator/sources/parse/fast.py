@@ -207,6 +207,8 @@ class _Document:
         self.base = base
         self.url = url
         self.is_atom = atom
+        self.hubs: list[str] = []  # feed-level rel="hub" links (WebSub)
+        self.self_url: str | None = None
 
     # -- feed level -------------------------------------------------------------------
 
@@ -251,6 +253,8 @@ class _Document:
             link=feed.link,
             entries=entries,
             ttl_minutes=positive_int(ttl),
+            hubs=self.hubs,
+            self_url=self.self_url,
         )
 
     def _check_ignored(self, element: Any, children: frozenset[str]) -> None:
@@ -333,6 +337,10 @@ class _Document:
         if len(element):
             raise _Decline
         rel = attrs.get("rel", "alternate")
+        if not entry and rel == "hub":
+            self.hubs.append(urljoin(self.base, href))
+        elif not entry and rel == "self" and self.self_url is None:
+            self.self_url = urljoin(self.base, href)
         mime = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
         if rel == "alternate" and map_content_type(mime) in HTML_TYPES:
             context.link = urljoin(self.base, href)

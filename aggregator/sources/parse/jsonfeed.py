@@ -42,6 +42,10 @@ def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> P
         link=_text(feed.get("home_page_url")),
         entries=entries,
         problem=problem,
+        hubs=[hub["url"] for hub in feed.get("hubs") or []
+              if isinstance(hub, dict) and isinstance(hub.get("url"), str)
+              and str(hub.get("type", "")).lower() == "websub"],
+        self_url=_text(feed.get("feed_url")),
     )
 
 

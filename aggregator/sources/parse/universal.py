@@ -63,7 +63,15 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str | None = None
         entries=[_raw_entry(entry, url) for entry in result.entries],
         problem="; ".join(part for part in (repaired, problem) if part) or None,
         ttl_minutes=positive_int(feed.get("ttl")),
+        hubs=_links(feed, "hub"),
+        self_url=next(iter(_links(feed, "self")), None),
     )
+
+
+def _links(feed: Any, rel: str) -> list[str]:
+    """The feed-level links of relation `rel` (WebSub's "hub" and "self")."""
+    return [link["href"] for link in feed.get("links", [])
+            if link.get("rel") == rel and link.get("href")]
 
 
 def repair_character_references(body: bytes) -> tuple[bytes, str | None]:
