@@ -474,6 +474,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from aggregator.cli_search import add_commands as add_search_commands
     from aggregator.cli_stories import add_commands as add_story_commands
 
     parser = argparse.ArgumentParser(
@@ -526,6 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("other", nargs="?", help="a second item to compare for merging")
 
     add_story_commands(command)
+    add_search_commands(command)
 
     stories = command("stories", cmd_stories, "List a topic's stories with all their copies.")
     stories.add_argument("slug")

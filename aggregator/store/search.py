@@ -13,8 +13,9 @@ from aggregator.core.match.query import Node
 from aggregator.store.engine import Cursor, StoreEngine, retried
 from aggregator.store.fulltext import FTS5_WEIGHTS, expand_groups, fts5_match, ts_condition
 
-#: Around the matched words of a snippet: control characters no stored text contains
-#: (the sanitizer drops them), so a page can mark the words up after escaping the rest.
+#: Around the matched words of a snippet: control characters, which feed text all but
+#: never holds (a stray one only misplaces a highlight: every piece is escaped anyway),
+#: so a page can mark the words up while escaping every piece of the text.
 MARK_START, MARK_END = "\x02", "\x03"
 #: Items read per story asked for: copies of one story collapse into one result.
 ITEMS_PER_STORY = 5
