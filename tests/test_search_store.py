@@ -158,6 +158,9 @@ def test_edits_and_retention_keep_the_index_in_step(store: SQLStore) -> None:
     store.purge(DAY.timestamp() - 86400)
     assert search(store, "old") == []
     assert len(search(store, "lupus")) == 3
+    if store.engine == "sqlite":  # the index holds exactly the rows' text, nothing stale
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def test_copies_of_one_story_are_one_result(store: SQLStore) -> None:
