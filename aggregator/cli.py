@@ -475,6 +475,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from aggregator.cli_add import add_commands as add_source_commands
+    from aggregator.cli_search import add_commands as add_search_commands
     from aggregator.cli_stories import add_commands as add_story_commands
     from aggregator.cli_websub import add_commands as add_websub_commands
 
@@ -530,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_story_commands(command)
     add_source_commands(command)
     add_websub_commands(command)
+    add_search_commands(command)
 
     stories = command("stories", cmd_stories, "List a topic's stories with all their copies.")
     stories.add_argument("slug")

@@ -107,17 +107,48 @@ def test_no_vector_survives_on_the_curators_page(hostile: tuple[LiveServer, int]
     with live.client() as client:
         page = client.get("/").text
     root = html.document_fromstring(page)
-    assert not root.xpath("//script | //iframe | //object | //embed | //svg | //math | "
-                          "//form | //base | //img | //meta[@http-equiv]")
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        for name, value in element.attrib.items():
-            assert not name.lower().startswith("on"), (element.tag, name, value)
-            if name in ("href", "src"):
-                assert value.startswith(("http://", "https://", "/", "#")), value
+    assert_inert(root)
     stories = root.xpath("//section[starts-with(@id, 'topic-xssgroup')]//li[@class='story']")
     assert len(stories) == ENTRIES  # every hostile title is on the page
     for story in stories:
         title = story.xpath(".//*[contains(@class, 'story-title')]")[0]
         assert len(title) == 0, html.tostring(title)  # text only, no child elements
+
+
+def assert_inert(root: html.HtmlElement) -> None:
+    """Nothing on a page can run, load or submit anywhere but the search box."""
+    assert not root.xpath("//script | //iframe | //object | //embed | //svg | //math | "
+                          "//base | //img | //meta[@http-equiv]")
+    forms = root.xpath("//form")
+    assert [(form.get("action"), form.get("method")) for form in forms] == [("/search", "get")]
+    assert len(forms[0].xpath(".//input | .//select | .//button")) == 3
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), (element.tag, name, value)
+            if name in ("href", "src", "action", "formaction"):
+                assert value.startswith(("http://", "https://", "/", "#")), value
+
+
+def test_no_vector_survives_on_the_search_page(hostile: tuple[LiveServer, int]) -> None:
+    """Every hostile entry found by search: titles, sources and snippets (with the
+    matched words marked up) stay text."""
+    live, _ = hostile
+    with live.client() as client:
+        response = client.get("/search", params={"q": "case OR relative OR xhtml"})
+    assert response.status_code == 200
+    assert "form-action 'self'" in response.headers["content-security-policy"]
+    root = html.document_fromstring(response.text)
+    assert_inert(root)
+    results = root.xpath("//li[@class='result']")
+    assert len(results) == 50  # the page's most; more entries match
+    marks = root.xpath("//div[@class='snippet']/mark")
+    assert marks and {mark.text_content().lower() for mark in marks} <= {
+        "case", "relative", "xhtml"}
+    for result in results:
+        title = result.xpath(".//*[contains(@class, 'story-title')]")[0]
+        assert len(title) == 0, html.tostring(title)
+        for snippet in result.xpath(".//div[@class='snippet']"):
+            assert {child.tag for child in snippet} <= {"mark"}
+            assert all(len(mark) == 0 for mark in snippet)  # a mark holds text only

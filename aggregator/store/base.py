@@ -1,16 +1,16 @@
 """The store: one interface, plain portable SQL, two engines.
 
-`SQLStore` is composed of one class per table family, each in its own module:
-`sources` (sources and leases), `ingest` (record_polls and item rows), `stories`
-(stories, the band index, late joins), `topics` (matches, topic versions, topic
-reads), `retention` (purge) and `migrate` (schema.sql and migrations/), over `engine`
-(the hooks, retries, the Cursor protocol). What is decided on the rows read (which
-story an item joins, a story's primary copy, which feeds change) is not in the store
-but in `aggregator.core.dedupe.decide`. The SQL uses `?` placeholders and only
-constructs both SQLite (>= 3.35) and PostgreSQL understand (`ON CONFLICT`,
-`RETURNING`), so the engine subclasses only supply connections, transactions and the
-few places where PostgreSQL offers better concurrency (row locks that skip locked
-rows, advisory locks around story merging).
+`SQLStore` is composed of one class per table family, each in its own module: `sources`
+(sources and leases), `ingest` (record_polls and item rows), `stories` (stories, the
+band index, late joins), `topics` (matches, topic versions, topic reads), `retention`
+(purge), `search` (full-text search) and `migrate` (schema.sql and migrations/), over
+`engine` (the hooks, retries, the Cursor protocol). What is decided on the rows read
+(which story an item joins, a story's primary copy, which feeds change) is not in the
+store but in `aggregator.core.dedupe.decide`. The SQL uses `?` placeholders and only
+constructs both SQLite (>= 3.35) and PostgreSQL understand (`ON CONFLICT`, `RETURNING`),
+so the engine subclasses only supply connections, transactions and the few places where
+PostgreSQL offers better concurrency (row locks that skip locked rows, advisory locks
+around story merging).
 
 Everything one poll of one source changes (new and edited items, their story
 assignment and topic matches, the source's validators and health) is written in one
@@ -33,12 +33,13 @@ from __future__ import annotations
 from aggregator.store.ingest import Ingest
 from aggregator.store.migrate import Migrator
 from aggregator.store.retention import Retention
+from aggregator.store.search import Search
 from aggregator.store.websub import WebSubscriptions
 
 __all__ = ["SQLStore"]
 
 
-class SQLStore(Ingest, Retention, Migrator, WebSubscriptions):
+class SQLStore(Ingest, Retention, Migrator, WebSubscriptions, Search):
     """The storage interface; subclasses provide `transaction()` and engine specifics."""
 
     engine = "sql"

@@ -16,6 +16,8 @@ VERSION_TABLE = (
 )
 #: `/*engine: clause*/` in schema.sql: the clause on that engine, nothing elsewhere.
 _ENGINE_CLAUSE = re.compile(r"/\*(\w+): ([^*]*)\*/")
+_TRIGGER = re.compile(r"CREATE\s+TRIGGER\b", re.IGNORECASE)
+_TRIGGER_END = re.compile(r"\bEND$", re.IGNORECASE)
 
 
 def load_migrations(engine: str) -> list[tuple[int, str]]:
@@ -40,9 +42,22 @@ def load_schema(engine: str) -> str:
 
 
 def split_statements(script: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no ';' inside strings)."""
+    """Split a migration into statements (our migrations hold no ';' inside strings).
+
+    A `CREATE TRIGGER ... BEGIN ...; END` is one statement: its body's ';'s do not end it.
+    """
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        stmt = pending.strip()
+        if _TRIGGER.match(stmt) and not _TRIGGER_END.search(stmt):
+            continue  # inside a trigger's body
+        if stmt:
+            statements.append(stmt)
+        pending = ""
+    return statements
 
 
 class Migrator(StoreEngine):

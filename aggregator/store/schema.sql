@@ -113,6 +113,46 @@ CREATE TABLE story_decisions (
 );
 CREATE INDEX story_decisions_other ON story_decisions (other_id);
 
+-- Full-text search over stored items (see migrations/0006_search.*.sql for why each
+-- engine's index is built as it is). SQLite: an external-content FTS5 index kept in step
+-- by triggers; PostgreSQL: a generated, weighted tsvector with a GIN index.
+/*sqlite: CREATE VIRTUAL TABLE items_fts USING fts5 (
+    title_text, summary_text, content_text, categories, author, source,
+    content = 'items', content_rowid = 'rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts (rowid, title_text, summary_text, content_text, categories, author,
+                           source)
+    VALUES (new.rowid, new.title_text, new.summary_text, new.content_text, new.categories,
+            new.author, new.source);
+END;
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, title_text, summary_text, content_text,
+                           categories, author, source)
+    VALUES ('delete', old.rowid, old.title_text, old.summary_text, old.content_text,
+            old.categories, old.author, old.source);
+END;
+CREATE TRIGGER items_fts_update
+AFTER UPDATE OF title_text, summary_text, content_text, categories, author, source ON items
+BEGIN
+    INSERT INTO items_fts (items_fts, rowid, title_text, summary_text, content_text,
+                           categories, author, source)
+    VALUES ('delete', old.rowid, old.title_text, old.summary_text, old.content_text,
+            old.categories, old.author, old.source);
+    INSERT INTO items_fts (rowid, title_text, summary_text, content_text, categories, author,
+                           source)
+    VALUES (new.rowid, new.title_text, new.summary_text, new.content_text, new.categories,
+            new.author, new.source);
+END*/;
+/*postgresql: ALTER TABLE items ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', title_text), 'A')
+    || setweight(to_tsvector('english', summary_text), 'B')
+    || setweight(to_tsvector('english', categories), 'C')
+    || setweight(to_tsvector('english', left(content_text, 200000)), 'D')
+) STORED;
+CREATE INDEX items_search ON items USING GIN (search_vector)*/;
+
 -- WebSub subscriptions (aggregator.run.websub): one per source, at the hub its feed names.
 -- state: pending (asked, awaiting the hub's verification of intent), active (verified;
 -- pushes accepted until expires_at), denied (the hub refused), unsubscribed.

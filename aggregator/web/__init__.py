@@ -26,6 +26,7 @@ from aggregator.publish.render import FORMATS
 from aggregator.run.service import Service
 from aggregator.web.feedhttp import FeedEndpoint
 from aggregator.web.opml import OpmlEndpoint
+from aggregator.web.search import SearchEndpoint
 from aggregator.web.websub import WebSubCallback
 
 TEMPLATES = Environment(
@@ -33,10 +34,11 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
 )
 # The page shows text from hostile feeds (escaped by Jinja); this policy is the second
-# line: no script, plugin, frame, form target or base URL could run even if some got in.
+# line: no script, plugin, frame or base URL could run even if some got in, and forms
+# submit only here (the search box).
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -79,6 +81,7 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         Route("/feeds/{slug}.{fmt}", feeds, methods=["GET", "HEAD"]),
         Route("/", index, methods=["GET", "HEAD"]),
         Route("/feeds.opml", OpmlEndpoint(service), methods=["GET", "HEAD"]),
+        Route("/search", SearchEndpoint(service, TEMPLATES, PAGE_HEADERS).page, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -124,6 +127,7 @@ def _render_index(service: Service) -> str:
     template = TEMPLATES.get_template("index.html")
     return template.render(
         topics=topics,
+        topic_choices=config.topics,
         sources=service.store.source_states([s.name for s in config.sources]),
         ago=_ago,
         next_poll=_next_poll,
