@@ -78,10 +78,10 @@ def decide_story(
                         tuple(judge.refused))
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=512)
 def decoded(stored_json: str) -> Fingerprint | None:
     """A stored fingerprint, decoded (None if unreadable). The same copies are candidates
-    for item after item of one story, so the last ones decoded are kept (about 10 MB)."""
+    for item after item of one story, so the last 512 decoded are kept (about 10 MB)."""
     try:
         return Fingerprint.from_json(stored_json)
     except ValueError:
