@@ -425,3 +425,36 @@ class MatchChanges:
     upsert: dict[str, str]  # topic -> hits (as stored) to insert or replace
     delete: frozenset[str]  # topics that no longer match the item
     bump: frozenset[str]  # topics whose feeds change: their versions go up
+
+
+@dataclass(frozen=True, slots=True)
+class CuratedStory:
+    """A story the curator hid from or pinned in a topic (the page lists them to undo)."""
+
+    topic: str
+    story_id: str
+    item_id: str  # the copy the action was taken on
+    title: str
+    action: str  # "hide" or "pin"
+    decided_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One queued notification of a topic's new story (`aggregator.run.webhooks`)."""
+
+    topic: str
+    story_id: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStatus:
+    """What /readyz and the page show of a topic's webhook deliveries."""
+
+    pending: int = 0
+    delivered: int = 0
+    failed: int = 0
+    last_delivered: float | None = None
+    last_error: str | None = None
