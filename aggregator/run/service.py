@@ -23,8 +23,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import clock, metrics
 from aggregator.config import Config, ConfigError, load_config
+from aggregator.models import WebhookStatus
 from aggregator.publish.cache import FeedService
 from aggregator.run.cycle import CycleReport, Pipeline
+from aggregator.run.webhooks import Notifier
 from aggregator.store import SQLStore, StoreError, open_store
 
 log = logging.getLogger("aggregator.run.service")
@@ -54,6 +56,7 @@ class Service:
         self.store: SQLStore = open_store(config.storage_url())
         self.pipeline = Pipeline(config, self.store)
         self.feeds = FeedService(config, self.store)
+        self.notifier = Notifier(config, self.store)
         self.scheduler: AsyncIOScheduler | None = None
         self.cycle = CycleStatus()
         self._tick_task: asyncio.Task | None = None
@@ -77,6 +80,7 @@ class Service:
         )
         scheduler.start()
         self.scheduler = scheduler
+        self.notifier.start()
         log.info("scheduler started as worker %s", self.worker_id)
 
     @property
@@ -113,6 +117,7 @@ class Service:
                     await task
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.notifier.stop()
         try:
             self.store.release_leases(self.worker_id)
         except StoreError as error:
@@ -129,6 +134,7 @@ class Service:
         try:
             await self.poll_due()
             self.store_error = None
+            self.notifier.wake()  # after the polls committed: their new stories notify
         except StoreError as error:
             self.store_error = str(error)
             self.cycle.last_error = str(error)
@@ -204,6 +210,7 @@ class Service:
         self.pipeline = Pipeline(new, self.store)
         changed = self.pipeline.prepare()
         self.feeds = FeedService(new, self.store)
+        self.notifier.config = new
         log.info(
             "config reloaded: %d sources, %d topics; re-matched %s",
             len(new.sources), len(new.topics),
@@ -234,7 +241,27 @@ class Service:
             self.role == "web" or (checks["scheduler"] == "running" and checks["cycle_recent"])
         )
         checks["ready"] = ready
+        if any(topic.webhook for topic in self.config.topics):
+            checks["webhooks"] = self.webhook_status()
         return checks
+
+    def webhook_status(self) -> dict[str, dict[str, object]]:
+        """Per topic with a webhook: deliveries pending, delivered and given up, the
+        last delivery and the last error (informational: they never make /readyz fail,
+        a receiver being down is not this service's fault)."""
+        try:
+            stored = self.store.webhook_status()
+        except StoreError as error:
+            return {"error": {"store": str(error)}}
+        status = {}
+        for topic in self.config.topics:
+            if topic.webhook:
+                one = stored.get(topic.slug, WebhookStatus())
+                status[topic.slug] = {
+                    "pending": one.pending, "delivered": one.delivered, "failed": one.failed,
+                    "last_delivered": one.last_delivered, "last_error": one.last_error,
+                }
+        return status
 
     def refresh_topic_gauges(self) -> None:
         for topic in self.config.topics:
