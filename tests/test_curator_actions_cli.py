@@ -12,14 +12,16 @@ from tests.liveserver import demo_config
 
 
 def feed_titles(config: Path) -> list[str]:
-    feed = json.loads(run_cli("render", "car-t-lupus", "--format", "json",
-                              "--config", str(config)).stdout)
+    feed = json.loads(
+        run_cli("render", "car-t-lupus", "--format", "json", "--config", str(config)).stdout
+    )
     return [item["title"] for item in feed["items"]]
 
 
 def entry_links(config: Path) -> dict[str, str]:
-    feed = json.loads(run_cli("render", "car-t-lupus", "--format", "json",
-                              "--config", str(config)).stdout)
+    feed = json.loads(
+        run_cli("render", "car-t-lupus", "--format", "json", "--config", str(config)).stdout
+    )
     return {item["title"]: item["url"] for item in feed["items"]}
 
 
@@ -48,14 +50,15 @@ def test_hide_pin_and_undo_rerender_the_feed_and_show_in_explain(tmp_path: Path)
     run_cli("unhide", ids[second], "--topic", "car-t-lupus", "--config", str(config))
     run_cli("unpin", ids[oldest], "--topic", "car-t-lupus", "--config", str(config))
     assert feed_titles(config) == before
-    assert "by the curator" not in run_cli("explain", ids[second], "--config",
-                                           str(config)).stdout
+    assert "by the curator" not in run_cli("explain", ids[second], "--config", str(config)).stdout
     again = run_cli("unpin", ids[oldest], "--topic", "car-t-lupus", "--config", str(config))
     assert "was not pinned" in again.stdout
 
-    wrong_topic = run_cli("hide", ids[oldest], "--topic", "nope", "--config", str(config),
-                          check=False)
+    wrong_topic = run_cli(
+        "hide", ids[oldest], "--topic", "nope", "--config", str(config), check=False
+    )
     assert wrong_topic.returncode == 2 and "no topic 'nope'" in wrong_topic.stderr
-    missing = run_cli("pin", "no-such-item", "--topic", "car-t-lupus", "--config", str(config),
-                      check=False)
+    missing = run_cli(
+        "pin", "no-such-item", "--topic", "car-t-lupus", "--config", str(config), check=False
+    )
     assert missing.returncode == 1 and "no stored item" in missing.stderr

@@ -92,19 +92,26 @@ def test_new_stories_are_posted_signed_and_retried_after_a_500(
     monkeypatch.setenv("AGGREGATOR_WEBHOOK_SECRET_CAR_T", SECRET)  # type: ignore[attr-defined]
     with FeedServer() as feeds, Receiver() as receiver:
         feeds.routes["/wire.rss"] = Route(story_feed(3))
-        config = write_config(tmp_path / "config.toml", {"Wire": feeds.url("/wire.rss")},
-                              topics=TOPIC.format(url=receiver.url))
+        config = write_config(
+            tmp_path / "config.toml",
+            {"Wire": feeds.url("/wire.rss")},
+            topics=TOPIC.format(url=receiver.url),
+        )
         with serve(config, role="all", setup=quick_retries) as live:
             client = live.client()
-            feed = wait_for(lambda: json.loads(
-                client.get("/feeds/car-t.json").content)["items"] or None)
+            feed = wait_for(
+                lambda: json.loads(client.get("/feeds/car-t.json").content)["items"] or None
+            )
             # The poll committed and the feed is served while the receiver still holds
             # the first delivery that reached it.
             assert len(feed) == 3 and all(status != 500 for *_, status in receiver.received)
             receiver.release_first.set()
             wait_for(lambda: len(receiver.received) == 4)
-            ready = wait_for(lambda: (r := client.get("/readyz").json())["webhooks"]["car-t"]
-                             ["delivered"] == 3 and r)
+            ready = wait_for(
+                lambda: (
+                    (r := client.get("/readyz").json())["webhooks"]["car-t"]["delivered"] == 3 and r
+                )
+            )
             client.close()
 
     for headers, body, _ in receiver.received:

@@ -41,7 +41,9 @@ PAGE_HEADERS = {
                                "script-src 'self'; connect-src 'self'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Links out send no Referer; the page's own forms keep their Origin (checked by
+    # aggregator.web.curator: with "no-referrer" a browser would send "Origin: null").
+    "Referrer-Policy": "same-origin",
 }
 STORIES_ON_PAGE = 20
 STATIC = Path(__file__).parent / "static"
@@ -62,8 +64,11 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         session = auth.session(request.cookies.get(COOKIE))
         refresh = request.query_params.get("refresh", "")
         html = await asyncio.to_thread(
-            _render_index, service, {
-                "enabled": auth.enabled, "csrf": session.csrf if session else None,
+            _render_index,
+            service,
+            {
+                "enabled": auth.enabled,
+                "csrf": session.csrf if session else None,
                 "refresh": int(refresh) if refresh.isdigit() else REFRESH_SECONDS,
             },
         )
@@ -73,13 +78,18 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
     async def topic_versions(request: Request) -> Response:
         """Each topic's feed version: the page reloads when one moves."""
         versions = await asyncio.to_thread(
-            lambda: {topic.slug: service.feeds.version(topic.slug)
-                     for topic in service.config.topics})
+            lambda: {
+                topic.slug: service.feeds.version(topic.slug) for topic in service.config.topics
+            }
+        )
         return JSONResponse(versions, headers={"Cache-Control": "no-store"})
 
     async def script(request: Request) -> Response:
-        return Response(page_script, media_type="text/javascript",
-                        headers={"Cache-Control": "max-age=300", **PAGE_HEADERS})
+        return Response(
+            page_script,
+            media_type="text/javascript",
+            headers={"Cache-Control": "max-age=300", **PAGE_HEADERS},
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -149,15 +159,17 @@ def _render_index(service: Service, curator: dict[str, object]) -> str:
         stories = service.store.topic_stories(topic.slug, limit=STORIES_ON_PAGE)
         curated = service.store.curated_stories(topic.slug)
         pinned = {c.story_id for c in curated if c.action == "pin"}
-        topics.append({
-            "config": topic,
-            "version": service.feeds.version(topic.slug),
-            "stories": [_story_view(story, story.story_id in pinned) for story in stories],
-            "hidden": [c for c in curated if c.action == "hide"],
-            "count": service.store.topic_story_count(topic.slug),
-            "feeds": {fmt: feed_url(base, topic.slug, fmt) for fmt in FORMATS},
-            "webhook": webhooks.get(topic.slug),
-        })
+        topics.append(
+            {
+                "config": topic,
+                "version": service.feeds.version(topic.slug),
+                "stories": [_story_view(story, story.story_id in pinned) for story in stories],
+                "hidden": [c for c in curated if c.action == "hide"],
+                "count": service.store.topic_story_count(topic.slug),
+                "feeds": {fmt: feed_url(base, topic.slug, fmt) for fmt in FORMATS},
+                "webhook": webhooks.get(topic.slug),
+            }
+        )
     template = TEMPLATES.get_template("index.html")
     return template.render(
         topics=topics,

@@ -59,12 +59,14 @@ class CuratorAuth:
 
     def __init__(self, token: str | None) -> None:
         if token is not None and len(token) < MIN_TOKEN:
-            log.warning("%s is shorter than %d characters: curator actions stay off",
-                        TOKEN_ENV, MIN_TOKEN)
+            log.warning(
+                "%s is shorter than %d characters: curator actions stay off", TOKEN_ENV, MIN_TOKEN
+            )
             token = None
         self._token = token
-        self._key = hashlib.sha256(b"aggregator-session\0" + token.encode()).digest() \
-            if token else b""
+        self._key = (
+            hashlib.sha256(b"aggregator-session\0" + token.encode()).digest() if token else b""
+        )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> CuratorAuth:
@@ -78,8 +80,7 @@ class CuratorAuth:
         return _b64(hmac.new(self._key, text.encode(), hashlib.sha256).digest())
 
     def token_matches(self, given: str) -> bool:
-        return self._token is not None and hmac.compare_digest(given.encode(),
-                                                               self._token.encode())
+        return self._token is not None and hmac.compare_digest(given.encode(), self._token.encode())
 
     def new_cookie(self) -> str:
         """A fresh session's cookie value: `id.expiry.signature`."""
@@ -124,8 +125,10 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
         if session is None:
             return PlainTextResponse("log in first", 403)
         form = await _form(request)
-        if form is None or not _same_origin(request) or not hmac.compare_digest(
-            form.get("csrf", "").encode(), session.csrf.encode()
+        if (
+            form is None
+            or not _same_origin(request)
+            or not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode())
         ):
             return PlainTextResponse("refused: missing or wrong CSRF token", 403)
         return form
@@ -140,9 +143,15 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
             await asyncio.sleep(FAILED_LOGIN_PAUSE)
             return PlainTextResponse("wrong token", 403)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, auth.new_cookie(), max_age=SESSION_SECONDS, path="/",
-                            httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            COOKIE,
+            auth.new_cookie(),
+            max_age=SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return response
 
     async def logout(request: Request) -> Response:
@@ -162,6 +171,7 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
             return form
         try:
             await asyncio.to_thread(ACTIONS[name], service, form)
+            service.feeds.expire_versions()
         except (KeyError, ValueError) as error:
             return PlainTextResponse(f"{name}: {error}", 400)
         log.info("curator: %s %s", name, {k: v for k, v in form.items() if k != "csrf"})
