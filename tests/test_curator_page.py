@@ -96,6 +96,9 @@ def test_no_action_without_session_csrf_token_or_our_origin(live: LiveServer) ->
         assert len(feed_titles(live)) == len(before) - 1
         client.post("/actions/unhide", data={**form, "csrf": csrf})
         assert feed_titles(live) == before
+        out = client.post("/logout", data={"csrf": csrf})
+        assert out.status_code == 303 and "aggregator_session" not in client.cookies
+        assert client.post("/actions/hide", data={**form, "csrf": csrf}).status_code == 403
     finally:
         client.close()
 

@@ -23,7 +23,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from aggregator import clock
 from aggregator.run.service import Service
+from aggregator.store import StoreError
 
 log = logging.getLogger("aggregator.web.curator")
 
@@ -99,12 +100,18 @@ class CuratorAuth:
         return Session(session_id, self._mac("csrf\0" + session_id))
 
 
-def _same_origin(request: Request) -> bool:
-    """True unless the browser says the form came from another site."""
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _same_origin(request: Request, public_base: str) -> bool:
+    """True unless the browser says the form came from another site than this one, as
+    reached (`Host`) or as published (`[server] base_url`, e.g. behind a TLS proxy)."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin in (_origin(str(request.url)), _origin(public_base))
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -127,7 +134,7 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
         form = await _form(request)
         if (
             form is None
-            or not _same_origin(request)
+            or not _same_origin(request, service.config.server.public_base())
             or not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode())
         ):
             return PlainTextResponse("refused: missing or wrong CSRF token", 403)
@@ -137,7 +144,7 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
         form = await _form(request)
         if not auth.enabled:
             return PlainTextResponse(f"curator actions are off: set {TOKEN_ENV}", 403)
-        if form is None or not _same_origin(request):
+        if form is None or not _same_origin(request, service.config.server.public_base()):
             return PlainTextResponse("refused", 403)
         if not auth.token_matches(form.get("token", "")):
             await asyncio.sleep(FAILED_LOGIN_PAUSE)
@@ -150,7 +157,8 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
             path="/",
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure="https"
+            in (request.url.scheme, urlsplit(service.config.server.public_base()).scheme),
         )
         return response
 
@@ -174,6 +182,8 @@ def curator_routes(service: Service, auth: CuratorAuth) -> list[Route]:
             service.feeds.expire_versions()
         except (KeyError, ValueError) as error:
             return PlainTextResponse(f"{name}: {error}", 400)
+        except StoreError as error:
+            return PlainTextResponse(f"{name}: the store cannot be written now: {error}", 503)
         log.info("curator: %s %s", name, {k: v for k, v in form.items() if k != "csrf"})
         topic = form.get("topic", "")
         return RedirectResponse("/" + (f"#topic-{topic}" if topic else ""), status_code=303)
