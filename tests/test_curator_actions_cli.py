@@ -11,51 +11,40 @@ from tests.conftest import run_cli
 from tests.liveserver import demo_config
 
 
-def feed_titles(config: Path) -> list[str]:
-    feed = json.loads(
+def feed(config: Path) -> list[tuple[str, str]]:
+    """The topic's JSON Feed entries as (title, link), in feed order."""
+    rendered = json.loads(
         run_cli("render", "car-t-lupus", "--format", "json", "--config", str(config)).stdout
     )
-    return [item["title"] for item in feed["items"]]
-
-
-def entry_links(config: Path) -> dict[str, str]:
-    feed = json.loads(
-        run_cli("render", "car-t-lupus", "--format", "json", "--config", str(config)).stdout
-    )
-    return {item["title"]: item["url"] for item in feed["items"]}
+    return [(item["title"], item["url"]) for item in rendered["items"]]
 
 
 def test_hide_pin_and_undo_rerender_the_feed_and_show_in_explain(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     run_cli("poll", "--config", str(config))
-    before = feed_titles(config)
+    before = feed(config)
     assert len(before) >= 4
-    ids = entry_links(config)
     oldest, second = before[-1], before[1]
 
-    out = run_cli("pin", ids[oldest], "--topic", "car-t-lupus", "--config", str(config)).stdout
+    out = run_cli("pin", oldest[1], "--topic", "car-t-lupus", "--config", str(config)).stdout
     assert "pinned in car-t-lupus" in out
-    assert feed_titles(config) == [oldest] + [t for t in before if t != oldest]
+    assert feed(config) == [oldest] + before[:-1]
 
-    run_cli("hide", ids[second], "--topic", "car-t-lupus", "--config", str(config))
-    after = feed_titles(config)
-    assert second not in after and len(after) == len(before) - 1 and after[0] == oldest
-    explained = run_cli("explain", ids[second], "--config", str(config)).stdout
-    assert "topic car-t-lupus: hidden by the curator" in explained
-    assert "pinned" in run_cli("explain", ids[oldest], "--config", str(config)).stdout
-
+    run_cli("hide", second[1], "--topic", "car-t-lupus", "--config", str(config))
     run_cli("poll", "--config", str(config))  # the same items again: the actions hold
-    assert feed_titles(config) == after
+    after = feed(config)
+    assert after == [oldest] + [entry for entry in before[:-1] if entry != second]
+    explained = run_cli("explain", second[1], "--config", str(config)).stdout
+    assert "topic car-t-lupus: hidden by the curator" in explained
 
-    run_cli("unhide", ids[second], "--topic", "car-t-lupus", "--config", str(config))
-    run_cli("unpin", ids[oldest], "--topic", "car-t-lupus", "--config", str(config))
-    assert feed_titles(config) == before
-    assert "by the curator" not in run_cli("explain", ids[second], "--config", str(config)).stdout
-    again = run_cli("unpin", ids[oldest], "--topic", "car-t-lupus", "--config", str(config))
+    run_cli("unhide", second[1], "--topic", "car-t-lupus", "--config", str(config))
+    run_cli("unpin", oldest[1], "--topic", "car-t-lupus", "--config", str(config))
+    assert feed(config) == before
+    again = run_cli("unpin", oldest[1], "--topic", "car-t-lupus", "--config", str(config))
     assert "was not pinned" in again.stdout
 
     wrong_topic = run_cli(
-        "hide", ids[oldest], "--topic", "nope", "--config", str(config), check=False
+        "hide", oldest[1], "--topic", "nope", "--config", str(config), check=False
     )
     assert wrong_topic.returncode == 2 and "no topic 'nope'" in wrong_topic.stderr
     missing = run_cli(

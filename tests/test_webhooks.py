@@ -112,6 +112,7 @@ def test_new_stories_are_posted_signed_and_retried_after_a_500(
                     (r := client.get("/readyz").json())["webhooks"]["car-t"]["delivered"] == 3 and r
                 )
             )
+            page = client.get("/").text
             client.close()
 
     for headers, body, _ in receiver.received:
@@ -131,6 +132,8 @@ def test_new_stories_are_posted_signed_and_retried_after_a_500(
     status = ready["webhooks"]["car-t"]
     assert status["pending"] == 0 and status["failed"] == 0
     assert status["last_delivered"] is not None
+    assert "webhook: 3 delivered, 0 pending, 0 given up; last delivered" in page
+    assert "last error" not in page and status["last_error"] is None  # the retry cleared it
 
 
 def test_a_forged_body_fails_the_signature_check() -> None:
