@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aggregator import clock
 from aggregator.models import CuratedStory
-from aggregator.store.engine import Cursor, retried
+from aggregator.store.engine import Cursor, marks, retried
 from aggregator.store.topics import ACTIONS, Topics
 
 
@@ -48,10 +48,8 @@ class Curation(Topics):
             if cur.fetchone() is None:
                 raise NotInTopic(f"the story of {item_id} is not in topic {topic!r}")
             cur.execute(
-                "DELETE FROM topic_curation WHERE topic = ? AND item_id IN "
-                "(SELECT item_id FROM items WHERE story_id = "
-                "(SELECT story_id FROM items WHERE item_id = ?))",
-                (topic, item_id),
+                f"DELETE FROM topic_curation WHERE topic = ? AND item_id IN ({marks(copies)})",
+                (topic, *copies),
             )
             cur.execute(
                 "INSERT INTO topic_curation (topic, item_id, action, decided_at) "
