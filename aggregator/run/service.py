@@ -241,14 +241,16 @@ class Service:
             self.role == "web" or (checks["scheduler"] == "running" and checks["cycle_recent"])
         )
         checks["ready"] = ready
-        if any(topic.webhook for topic in self.config.topics):
-            checks["webhooks"] = self.webhook_status()
+        if webhooks := self.webhook_status():
+            checks["webhooks"] = webhooks
         return checks
 
     def webhook_status(self) -> dict[str, dict[str, object]]:
         """Per topic with a webhook: deliveries pending, delivered and given up, the
         last delivery and the last error (informational: they never make /readyz fail,
         a receiver being down is not this service's fault)."""
+        if not any(topic.webhook for topic in self.config.topics):
+            return {}
         try:
             stored = self.store.webhook_status()
         except StoreError as error:
