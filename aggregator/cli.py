@@ -342,6 +342,7 @@ def _source_tags(config: Config) -> dict[str, list[str]]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from aggregator.cli_actions import explain_curation
     from aggregator.cli_stories import explain_pair
 
     config = _load(args)
@@ -362,6 +363,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  topic {match.topic}: {_verdict(match, _min_score(config, match.topic))}")
             for line in _hit_lines(match.hits):
                 print(f"      {line}")
+        explain_curation(store, item)
         threshold = config.dedupe.threshold
         others = [o for o in store.story_items(item.story_id) if o.item_id != item.item_id]
         if args.other:
@@ -474,6 +476,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from aggregator.cli_actions import add_commands as add_action_commands
     from aggregator.cli_add import add_commands as add_source_commands
     from aggregator.cli_search import add_commands as add_search_commands
     from aggregator.cli_stories import add_commands as add_story_commands
@@ -532,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_commands(command)
     add_websub_commands(command)
     add_search_commands(command)
+    add_action_commands(command)
 
     stories = command("stories", cmd_stories, "List a topic's stories with all their copies.")
     stories.add_argument("slug")

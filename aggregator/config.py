@@ -57,6 +57,14 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def http_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host (a base URL, a webhook)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a URL: {value!r} (need http:// or https:// and a host)")
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,6 +116,10 @@ class TopicConfig(_Section):
     # None: the default chosen on the development corpus. 0 keeps every item with a hit.
     min_score: float | None = Field(default=None, ge=0, le=100)
     synonyms: bool = True  # a term naming a shipped synonym set (CAR-T, lupus, ...) gets it
+    # Where each new story of the topic is POSTed as JSON (aggregator.run.webhooks), signed
+    # with this secret, else $AGGREGATOR_WEBHOOK_SECRET_<SLUG> or $AGGREGATOR_WEBHOOK_SECRET.
+    webhook: str | None = None
+    webhook_secret: str | None = Field(default=None, min_length=16)
 
     @field_validator("slug")
     @classmethod
@@ -117,6 +129,11 @@ class TopicConfig(_Section):
                 f"not a slug: {value!r} (lowercase letters, digits and '-', at most 64)"
             )
         return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value.strip())
 
     @model_validator(mode="after")
     def _has_rule(self) -> TopicConfig:
@@ -158,10 +175,7 @@ class ServerConfig(_Section):
     def _base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not a URL: {value!r} (need http:// or https:// and a host)")
-        return value.rstrip("/") if info.field_name == "base_url" else value
+        return http_url(value).rstrip("/") if info.field_name == "base_url" else http_url(value)
 
     def public_base(self) -> str:
         return self.base_url or f"http://{self.host}:{self.port}"

@@ -448,3 +448,36 @@ class Subscription:
     lease_seconds: float | None = None
     expires_at: float | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CuratedStory:
+    """A story the curator hid from or pinned in a topic (the page lists them to undo)."""
+
+    topic: str
+    story_id: str
+    item_id: str  # the copy the action was taken on
+    title: str
+    action: str  # "hide" or "pin"
+    decided_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One queued notification of a topic's new story (`aggregator.run.webhooks`)."""
+
+    topic: str
+    story_id: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStatus:
+    """What /readyz and the page show of a topic's webhook deliveries."""
+
+    pending: int = 0
+    delivered: int = 0
+    failed: int = 0
+    last_delivered: float | None = None
+    last_error: str | None = None

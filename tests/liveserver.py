@@ -13,7 +13,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -58,13 +58,16 @@ class LiveServer:
 
 
 @contextmanager
-def serve(config_path: Path, *, version_ttl: float | None = None,
-          port: int = 0, role: str = "web") -> Iterator[LiveServer]:
+def serve(config_path: Path, *, version_ttl: float | None = None, port: int = 0,
+          role: str = "web", setup: Callable[[Service], None] | None = None,
+          ) -> Iterator[LiveServer]:
     """Serve `config_path`'s store over HTTP on 127.0.0.1 (role web: no polling; "all"
     polls too); on a free port unless `port` is given (to match a config whose links
-    name it)."""
+    name it). `setup` adjusts the service before it starts."""
     service = Service(load_config(config_path), config_path, role=role)
     service.prepare()
+    if setup is not None:
+        setup(service)
     if version_ttl is not None:
         service.feeds.version_ttl = version_ttl
     server = uvicorn.Server(uvicorn.Config(

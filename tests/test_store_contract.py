@@ -120,6 +120,9 @@ SCHEMA_V2 = [
     "DROP INDEX items_canonical_link_published",
     "CREATE INDEX items_canonical_link ON items (canonical_link)",
     "DROP TABLE story_decisions",  # 0005
+    "DROP TABLE topic_curation",  # 0007
+    "DROP TABLE webhook_deliveries",
+    "DROP TABLE webhook_cursor",
     "DROP TABLE websub_subscriptions",  # 0008
     "DELETE FROM schema_version WHERE version >= 3",
 ]

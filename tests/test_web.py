@@ -455,10 +455,11 @@ def test_index_page_shows_topics_stories_and_source_health(live: LiveServer) -> 
         response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert "script-src" not in response.headers["content-security-policy"]
-    assert "default-src 'none'" in response.headers["content-security-policy"]
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy  # no inline
     page = html.fromstring(response.content)
-    assert not page.xpath("//script")
+    assert page.xpath("//script/@src") == ["/static/page.js"]  # the page's own, only
+    assert not page.xpath("//script/text()")
     topic = page.get_element_by_id(f"topic-{SLUG}")
     stories = topic.xpath(".//li[@class='story']")
     assert [s.xpath("string(.//*[@class='story-title'])") for s in stories] == EXPECTED_TITLES

@@ -151,6 +151,11 @@ class FeedService:
             self._versions_read = now
         return self._versions.get(slug, 0)
 
+    def expire_versions(self) -> None:
+        """Read the topic versions again on the next request: this process changed one
+        (a curator's action) and its reader should see it at once, not a second later."""
+        self._versions_read = float("-inf")
+
     def page_size(self, slug: str, limit: int | None) -> int:
         """Entries per page: the topic's default, or `limit` within publish.max_page_size."""
         return self._default_size[slug] if limit is None else self._limit_key(limit)

@@ -105,7 +105,9 @@ def rules_hash(config: Config, slug: str) -> str:
     """A digest of everything that decides a topic's matches, to detect edits."""
     topic = config.topic(slug)
     payload = {
-        "topic": topic.model_dump(exclude={"title", "description", "max_entries"}),
+        "topic": topic.model_dump(
+            exclude={"title", "description", "max_entries", "webhook", "webhook_secret"}
+        ),
         "terms": config.terms,
         "synonyms": config.synonyms,
         "tags": {s.name: s.tags for s in config.sources},

@@ -23,9 +23,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import clock, metrics
 from aggregator.config import Config, ConfigError, load_config
+from aggregator.models import WebhookStatus
 from aggregator.publish.cache import FeedService
 from aggregator.run.cycle import CycleReport, Pipeline
 from aggregator.run.hubping import HubPinger
+from aggregator.run.webhooks import Notifier
 from aggregator.run.websub import Subscriber
 from aggregator.store import SQLStore, StoreError, open_store
 
@@ -60,6 +62,7 @@ class Service:
         self.websub = Subscriber(config, self.store, self.pipeline)
         self.pinger = HubPinger(config, self.store, lambda: self.feeds.forget_versions(),
                                 delay=self.feeds.version_ttl if role == "worker" else 0.0)
+        self.notifier = Notifier(config, self.store)
         self.scheduler: AsyncIOScheduler | None = None
         self.cycle = CycleStatus()
         self._tick_task: asyncio.Task | None = None
@@ -88,6 +91,7 @@ class Service:
         )
         scheduler.start()
         self.scheduler = scheduler
+        self.notifier.start()
         log.info("scheduler started as worker %s", self.worker_id)
 
     @property
@@ -124,6 +128,7 @@ class Service:
                     await task
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.notifier.stop()
         try:
             self.store.release_leases(self.worker_id)
         except StoreError as error:
@@ -140,6 +145,7 @@ class Service:
         try:
             await self.poll_due()
             self.store_error = None
+            self.notifier.wake()  # after the polls committed: their new stories notify
         except StoreError as error:
             self.store_error = str(error)
             self.cycle.last_error = str(error)
@@ -218,6 +224,7 @@ class Service:
         self.feeds = FeedService(new, self.store)
         self.websub.attach(new, self.pipeline)
         self.pinger.config = new
+        self.notifier.config = new
         log.info(
             "config reloaded: %d sources, %d topics; re-matched %s",
             len(new.sources), len(new.topics),
@@ -248,6 +255,8 @@ class Service:
             self.role == "web" or (checks["scheduler"] == "running" and checks["cycle_recent"])
         )
         checks["ready"] = ready
+        if webhooks := self.webhook_status():
+            checks["webhooks"] = webhooks
         return checks
 
     async def take_push(self, sub_id: str, body: bytes, signature: str | None,
@@ -259,6 +268,26 @@ class Service:
         if report is not None:
             self.feeds.forget_versions()
             self.pinger.changed()
+        return status
+
+    def webhook_status(self) -> dict[str, dict[str, object]]:
+        """Per topic with a webhook: deliveries pending, delivered and given up, the
+        last delivery and the last error (informational: they never make /readyz fail,
+        a receiver being down is not this service's fault)."""
+        if not any(topic.webhook for topic in self.config.topics):
+            return {}
+        try:
+            stored = self.store.webhook_status()
+        except StoreError as error:
+            return {"error": {"store": str(error)}}
+        status = {}
+        for topic in self.config.topics:
+            if topic.webhook:
+                one = stored.get(topic.slug, WebhookStatus())
+                status[topic.slug] = {
+                    "pending": one.pending, "delivered": one.delivered, "failed": one.failed,
+                    "last_delivered": one.last_delivered, "last_error": one.last_error,
+                }
         return status
 
     def refresh_topic_gauges(self) -> None:

@@ -30,16 +30,18 @@ connection, a deadlock) are retried with backoff by `retried` and otherwise surf
 
 from __future__ import annotations
 
+from aggregator.store.curation import Curation
 from aggregator.store.ingest import Ingest
 from aggregator.store.migrate import Migrator
 from aggregator.store.retention import Retention
 from aggregator.store.search import Search
+from aggregator.store.webhooks import Webhooks
 from aggregator.store.websub import WebSubscriptions
 
 __all__ = ["SQLStore"]
 
 
-class SQLStore(Ingest, Retention, Migrator, WebSubscriptions, Search):
+class SQLStore(Ingest, Retention, Migrator, Curation, Webhooks, WebSubscriptions, Search):
     """The storage interface; subclasses provide `transaction()` and engine specifics."""
 
     engine = "sql"

@@ -45,7 +45,7 @@ class Retention(Topics):
                     tuple(chunk),
                 )
                 touched |= {row[0] for row in cur.fetchall()}
-                for table in ("matches", "items"):
+                for table in ("matches", "topic_curation", "items"):
                     cur.execute(
                         f"DELETE FROM {table} WHERE item_id IN ({marks(chunk)})", tuple(chunk)
                     )

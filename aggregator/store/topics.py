@@ -20,6 +20,16 @@ from aggregator.models import (
 from aggregator.store.engine import Cursor, StoreEngine, chunks, marks, retried
 from aggregator.store.rows import ITEM_COLUMNS, stored_item
 
+#: A curator's actions on a topic's stories (`aggregator.store.curation`).
+HIDE = "hide"
+PIN = "pin"
+ACTIONS = (HIDE, PIN)
+#: The stories of a topic (first parameter) with an action (second parameter).
+CURATED_STORIES = (
+    "SELECT DISTINCT ci.story_id FROM topic_curation c JOIN items ci ON ci.item_id = c.item_id "
+    "WHERE c.topic = ? AND c.action = ?"
+)
+
 
 class Topics(StoreEngine):
     """Matches, topic versions and topic reads."""
@@ -171,36 +181,46 @@ class Topics(StoreEngine):
 
     @retried
     def topic_stories(self, topic: str, limit: int, offset: int = 0) -> list[StoredStory]:
-        """A page of a topic's stories, newest first, each with copies and matched terms."""
+        """A page of a topic's stories, each with copies and matched terms: the ones the
+        curator pinned first, then newest first; the ones hidden from it left out."""
         with self.transaction(write=False) as cur:
             cur.execute(
                 "SELECT s.story_id, s.published, s.updated, s.primary_item_id FROM stories s "
+                f"LEFT JOIN ({CURATED_STORIES}) p ON p.story_id = s.story_id "
                 "WHERE s.story_id IN (SELECT story_id FROM matches WHERE topic = ?) "
-                "ORDER BY s.published DESC, s.story_id DESC LIMIT ? OFFSET ?",
-                (topic, limit, offset),
+                f"AND s.story_id NOT IN ({CURATED_STORIES}) "
+                "ORDER BY CASE WHEN p.story_id IS NULL THEN 1 ELSE 0 END, "
+                "s.published DESC, s.story_id DESC LIMIT ? OFFSET ?",
+                (topic, PIN, topic, topic, HIDE, limit, offset),
             )
-            stories = cur.fetchall()
-            if not stories:
-                return []
-            ids = [row[0] for row in stories]
-            cur.execute(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id IN ({marks(ids)}) "
-                "ORDER BY published, first_seen, item_id",
-                ids,
-            )
-            items_by_story: dict[str, list[StoredItem]] = {}
-            for row in cur.fetchall():
-                stored = stored_item(row)
-                items_by_story.setdefault(stored.story_id, []).append(stored)
-            cur.execute(
-                f"SELECT story_id, hits FROM matches WHERE topic = ? "
-                f"AND story_id IN ({marks(ids)}) "
-                "ORDER BY item_id",
-                (topic, *ids),
-            )
-            hits_by_story: dict[str, list[TermHit]] = {}
-            for story_id, hits in cur.fetchall():
-                hits_by_story.setdefault(story_id, []).extend(hits_from_json(hits))
+            return self._load_stories(cur, topic, cur.fetchall())
+
+    def _load_stories(
+        self, cur: Cursor, topic: str, stories: list[tuple[str, float, float, str]]
+    ) -> list[StoredStory]:
+        """The stories of `stories` rows (id, published, updated, primary item id), in
+        that order, with their copies and their hits in `topic`."""
+        if not stories:
+            return []
+        ids = [row[0] for row in stories]
+        cur.execute(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id IN ({marks(ids)}) "
+            "ORDER BY published, first_seen, item_id",
+            ids,
+        )
+        items_by_story: dict[str, list[StoredItem]] = {}
+        for row in cur.fetchall():
+            stored = stored_item(row)
+            items_by_story.setdefault(stored.story_id, []).append(stored)
+        cur.execute(
+            f"SELECT story_id, hits FROM matches WHERE topic = ? "
+            f"AND story_id IN ({marks(ids)}) "
+            "ORDER BY item_id",
+            (topic, *ids),
+        )
+        hits_by_story: dict[str, list[TermHit]] = {}
+        for story_id, hits in cur.fetchall():
+            hits_by_story.setdefault(story_id, []).extend(hits_from_json(hits))
         result = []
         for story_id, published, updated, primary_id in stories:
             items = items_by_story.get(story_id, [])
@@ -223,8 +243,13 @@ class Topics(StoreEngine):
 
     @retried
     def topic_story_count(self, topic: str) -> int:
+        """How many stories the topic's feeds show (those hidden from it not counted)."""
         with self.transaction(write=False) as cur:
-            cur.execute("SELECT COUNT(DISTINCT story_id) FROM matches WHERE topic = ?", (topic,))
+            cur.execute(
+                "SELECT COUNT(DISTINCT story_id) FROM matches WHERE topic = ? "
+                f"AND story_id NOT IN ({CURATED_STORIES})",
+                (topic, topic, HIDE),
+            )
             return int(cur.fetchone()[0])
 
     @retried

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from aggregator.models import SourceState, StoredStory, utc_datetime
 from aggregator.publish.page import feed_url
 from aggregator.publish.render import FORMATS
 from aggregator.run.service import Service
+from aggregator.web.curator import COOKIE, CuratorAuth, curator_routes
 from aggregator.web.feedhttp import FeedEndpoint
 from aggregator.web.opml import OpmlEndpoint
 from aggregator.web.search import SearchEndpoint
@@ -34,15 +36,22 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
 )
 # The page shows text from hostile feeds (escaped by Jinja); this policy is the second
-# line: no script, plugin, frame or base URL could run even if some got in, and forms
-# submit only here (the search box).
+# line: no inline script, plugin, frame, foreign form target or base URL could run even
+# if some got in. The only script is the page's own /static/page.js (refreshing); forms
+# submit only here (the search box, the curator's actions).
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+                               "script-src 'self'; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Links out send no Referer; the page's own forms keep their Origin (checked by
+    # aggregator.web.curator: with "no-referrer" a browser would send "Origin: null").
+    "Referrer-Policy": "same-origin",
 }
 STORIES_ON_PAGE = 20
+STATIC = Path(__file__).parent / "static"
+#: How often the page asks whether a topic changed (seconds; `?refresh=N` overrides).
+REFRESH_SECONDS = 15
 
 
 def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starlette:
@@ -51,10 +60,39 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         run_scheduler = service.role in ("all", "worker")
 
     feeds = FeedEndpoint(service)
+    auth = CuratorAuth.from_environ(os.environ)
+    page_script = (STATIC / "page.js").read_bytes()
 
     async def index(request: Request) -> Response:
-        html = await asyncio.to_thread(_render_index, service)
-        return HTMLResponse(html, headers=PAGE_HEADERS)
+        session = auth.session(request.cookies.get(COOKIE))
+        refresh = request.query_params.get("refresh", "")
+        html = await asyncio.to_thread(
+            _render_index,
+            service,
+            {
+                "enabled": auth.enabled,
+                "csrf": session.csrf if session else None,
+                "refresh": int(refresh) if refresh.isdigit() else REFRESH_SECONDS,
+            },
+        )
+        headers = {**PAGE_HEADERS, "Cache-Control": "no-store"} if session else PAGE_HEADERS
+        return HTMLResponse(html, headers=headers)
+
+    async def topic_versions(request: Request) -> Response:
+        """Each topic's feed version: the page reloads when one moves."""
+        versions = await asyncio.to_thread(
+            lambda: {
+                topic.slug: service.feeds.version(topic.slug) for topic in service.config.topics
+            }
+        )
+        return JSONResponse(versions, headers={"Cache-Control": "no-store"})
+
+    async def script(request: Request) -> Response:
+        return Response(
+            page_script,
+            media_type="text/javascript",
+            headers={"Cache-Control": "max-age=300", **PAGE_HEADERS},
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -86,6 +124,9 @@ def create_app(service: Service, *, run_scheduler: bool | None = None) -> Starle
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/websub/{sub_id}", WebSubCallback(service).handle, methods=["GET", "POST"]),
+        Route("/topics/versions", topic_versions, methods=["GET"]),
+        Route("/static/page.js", script, methods=["GET", "HEAD"]),
+        *curator_routes(service, auth),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -112,18 +153,28 @@ def _next_poll(source: SourceState) -> str:
     return f"in {_span(wait)}" if wait >= 1 else "due now"
 
 
-def _render_index(service: Service) -> str:
+def _render_index(service: Service, curator: dict[str, object]) -> str:
+    """The page; `curator` says whether actions are on, the logged-in session's CSRF
+    token (None: not logged in) and the refresh period."""
     config = service.config
     base = config.server.public_base()
+    webhooks = service.webhook_status()
     topics = []
     for topic in config.topics:
         stories = service.store.topic_stories(topic.slug, limit=STORIES_ON_PAGE)
-        topics.append({
-            "config": topic,
-            "stories": [_story_view(story) for story in stories],
-            "count": service.store.topic_story_count(topic.slug),
-            "feeds": {fmt: feed_url(base, topic.slug, fmt) for fmt in FORMATS},
-        })
+        curated = service.store.curated_stories(topic.slug)
+        pinned = {c.story_id for c in curated if c.action == "pin"}
+        topics.append(
+            {
+                "config": topic,
+                "version": service.feeds.version(topic.slug),
+                "stories": [_story_view(story, story.story_id in pinned) for story in stories],
+                "hidden": [c for c in curated if c.action == "hide"],
+                "count": service.store.topic_story_count(topic.slug),
+                "feeds": {fmt: feed_url(base, topic.slug, fmt) for fmt in FORMATS},
+                "webhook": webhooks.get(topic.slug),
+            }
+        )
     template = TEMPLATES.get_template("index.html")
     return template.render(
         topics=topics,
@@ -131,10 +182,11 @@ def _render_index(service: Service) -> str:
         sources=service.store.source_states([s.name for s in config.sources]),
         ago=_ago,
         next_poll=_next_poll,
+        curator=curator,
     )
 
 
-def _story_view(story: StoredStory) -> dict[str, object]:
+def _story_view(story: StoredStory, pinned: bool = False) -> dict[str, object]:
     """What the page shows of one story: its score, and one chip per matched term and
     location (strongest first), styled by location, a snippet of the text around the
     hit beside it. Hits stored before locations show their fields, as they did."""
@@ -161,4 +213,6 @@ def _story_view(story: StoredStory) -> dict[str, object]:
         "chips": list(chips.values()),
         "score": None if score is None else f"{score:.1f}",
         "copies": story.copies,
+        "item_id": story.primary.item_id,
+        "pinned": pinned,
     }
