@@ -109,7 +109,9 @@ def test_without_an_admin_token_the_page_offers_no_actions(
     monkeypatch.delenv("AGGREGATOR_ADMIN_TOKEN", raising=False)
     with serve(polled) as live, live.client() as client:
         page = client.get("/").text
-        assert "<form" not in page
+        # the search box is the one form (GET); no login, no action
+        assert page.count("<form") == 1 and 'action="/search" method="get"' in page
+        assert 'method="post"' not in page
         assert client.post("/login", data={"token": ""}).status_code == 403
 
 
