@@ -146,6 +146,10 @@ def test_paragraphs_a_source_repeats_are_learned_as_boilerplate() -> None:
             "comparison",
         ),
         (
+            "Its price is almost four times that of autologous CAR-T products today.",
+            "comparison",
+        ),
+        (
             "TILs attack several antigens at once, whereas CAR-T cells see a single target.",
             "comparison",
         ),
@@ -279,6 +283,37 @@ def test_shipped_synonyms_come_with_a_head_term_and_are_named() -> None:
     # a member is not a head: "lupus nephritis" does not widen to all of lupus
     assert not judge(release("Belimumab news", "Belimumab sales rose."), "lupus nephritis").hits
     assert judge(release("Belimumab news", "Belimumab sales rose."), "lupus").matched
+
+
+@pytest.mark.parametrize(
+    ("term", "lead", "synonym"),
+    [
+        (
+            "wind farm",
+            "Survey vessels found munitions at the site of a planned wind park.",
+            "wind park",
+        ),
+        (
+            "offshore wind",
+            "France awarded a 250 MW floating wind tender off Brittany.",
+            "floating wind",
+        ),
+        (
+            "multiple sclerosis",
+            "The drug is approved for relapsing-remitting disease.",
+            "relapsing-remitting disease",
+        ),
+        (
+            "multiple sclerosis",
+            "Vitamin D did not prevent a second attack after clinically isolated syndrome.",
+            "clinically isolated syndrome",
+        ),
+    ],
+)
+def test_standard_and_label_wording_are_synonyms(term: str, lead: str, synonym: str) -> None:
+    result = judge(release("News", lead), term)
+    assert result.matched
+    assert [(hit.term, hit.synonym_of) for hit in result.hits] == [(synonym, term)]
 
 
 def test_the_config_extends_a_shipped_set_and_names_unknown_sets() -> None:

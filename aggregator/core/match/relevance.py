@@ -5,7 +5,8 @@ The rules (each general, none written for one item):
 * Location weight (see `passages`): title 3, lead 2, body 1, boilerplate 0.1.
 * Passing-mention cues discount a hit (x0.2) but keep it, naming the cue in `note`:
   - `comparison`: the term follows "unlike", "compared with", "rather than",
-    "alternative to", "instead of", "versus", "than", ... within its clause;
+    "alternative to", "instead of", "versus", "than", "four times that of", "the same
+    as", ... within its clause;
   - `list`: the term is one short item of a list of three or more ("migraine, lupus
     and psoriasis");
   - `biography`: the sentence tells a career ("previously served", "prior to joining",
@@ -65,7 +66,8 @@ _ACRONYM_CHARS = 6
 _COMPARISON_RE = re.compile(
     r"\b(?:unlike|whereas|compared\s+(?:with|to)|comparison\s+(?:with|to)|rather\s+than|"
     r"alternatives?\s+to|instead\s+of|in\s+contrast\s+(?:with|to)|versus|vs\.?|than|"
-    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from)\b"
+    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from|"
+    r"times\s+that\s+of|the\s+same\s+as|on\s+par\s+with)\b"
     r"(?:\s+[^\s.;:!?,]+){0,4}\s*$"  # the compared thing follows within four words
 )
 _BIOGRAPHY_RE = re.compile(
