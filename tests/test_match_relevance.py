@@ -440,3 +440,14 @@ def test_a_qualifier_the_topic_contrasts_with_names_another_kind() -> None:
     result = judge(both, "offshore wind", "wind farm")
     assert result.matched
     assert ("wind farm", "lead", "") in places(result)
+
+
+def test_a_phrase_the_item_also_writes_in_lowercase_is_not_a_name() -> None:
+    item = release(
+        "Trial news",
+        "Kelvara dosed the first patient in its Lupus Nephritis Phase 2 Trial today.",
+        "The trial enrolls adults with active lupus nephritis on standard therapy.",
+    )
+    result = judge(item, "lupus nephritis")
+    assert result.matched
+    assert {hit.note for hit in result.hits} == {""}

@@ -200,6 +200,7 @@ def locate(
     found: dict[int, list[Located]] = {}
     kept: dict[tuple[int, str], int] = {}
     lowercase: set[int] = set()  # name-checked phrases also written in lowercase
+    plain: set[int] = set()  # phrases of several words also written in lowercase mid-sentence
     senses: dict[int, set[str]] = {}  # phrases with another sense: the senses shown
     for number, part in enumerate(parts):
         aligned = Aligned(part.text)
@@ -218,16 +219,21 @@ def locate(
             if sense:
                 senses.setdefault(pid, set()).add(sense)
             if term.name_check and sense != TOPIC:
-                if not note and _is_name(part.text, start, end) and _reads_names(part, parts):
+                readable = _reads_names(part, parts)
+                if not note and readable and _is_name(part.text, start, end):
                     note = NAME
                 elif original.islower():
                     lowercase.add(pid)
+                    if " " in original and not _starts_sentence(part.text, start):
+                        plain.add(pid)
             weight = WEIGHTS[part.location] * (DISCOUNT if note else 1.0)
             snippet = _snippet(part.text, start, end)
             found.setdefault(pid, []).append(
                 Located(part.field, part.location, weight, snippet, note, (number, start, end))
             )
             kept[place] = kept.get(place, 0) + 1
+    for pid in plain:
+        found[pid] = [_not_a_name(p) if p.note == NAME else p for p in found[pid]]
     for pid, places in found.items():
         if info[pid].name_check and pid not in lowercase and any(p.note == NAME for p in places):
             found[pid] = [p if p.note else _as_name(p) for p in places]
@@ -242,6 +248,19 @@ def _as_name(place: Located) -> Located:
     """A word never written in lowercase in an item that uses it as a name is a name
     wherever it stands (the headline, a sentence start)."""
     return replace(place, note=NAME, weight=place.weight * DISCOUNT)
+
+
+def _not_a_name(place: Located) -> Located:
+    """A phrase of several words that the item also writes in lowercase mid-sentence is
+    a common noun there: "adults with lupus nephritis" shows that "the Lupus Nephritis
+    Phase 2 Trial" is a lupus nephritis trial, while an item that only ever writes "Wind
+    Farm Road" means the road."""
+    return replace(place, note="", weight=WEIGHTS[place.location])
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return not before or before[-1] in _SENTENCE_START
 
 
 def _spelled(exact: str, original: str) -> bool:
@@ -332,7 +351,7 @@ def _is_name(text: str, start: int, end: int) -> bool:
     before = text[:start].rstrip()
     words_before = before.split()
     following = text[end:].split(maxsplit=1)
-    starts_sentence = not before or before[-1] in _SENTENCE_START
+    starts_sentence = _starts_sentence(text, start)
     one_word = " " not in original.strip()
     if original[:1].isupper() and not original.isupper():
         if _quoted(text, end, words_before) or (following and following[0][:1].isupper()):
