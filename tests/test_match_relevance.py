@@ -451,3 +451,10 @@ def test_a_phrase_the_item_also_writes_in_lowercase_is_not_a_name() -> None:
     result = judge(item, "lupus nephritis")
     assert result.matched
     assert {hit.note for hit in result.hits} == {""}
+
+
+def test_a_spelled_out_term_before_a_letter_or_abbreviation_is_not_a_name() -> None:
+    lead = "Kelvara dosed the first patient with its Chimeric Antigen Receptor T-Cell therapy."
+    result = judge(release("Kelvara news", lead), "chimeric antigen receptor")
+    assert result.matched
+    assert places(result) == [("chimeric antigen receptor", "lead", "")]

@@ -354,7 +354,7 @@ def _is_name(text: str, start: int, end: int) -> bool:
     starts_sentence = _starts_sentence(text, start)
     one_word = " " not in original.strip()
     if original[:1].isupper() and not original.isupper():
-        if _quoted(text, end, words_before) or (following and following[0][:1].isupper()):
+        if _quoted(text, end, words_before) or _name_follows(following, one_word):
             return True
         if starts_sentence or not words_before:
             return False
@@ -377,6 +377,16 @@ def _is_name(text: str, start: int, end: int) -> bool:
             and preceding[-1] not in _SENTENCE_START
         )
     return False
+
+
+def _name_follows(following: list[str], one_word: bool) -> bool:
+    """Whether a capitalized word follows the term, making it part of a longer name
+    ("Lupus Brewing", "Wind Farm Road"). After a phrase of several words it must be a
+    word, not a letter or an abbreviation: "Chimeric Antigen Receptor T-Cell" and
+    "Multiple Sclerosis (MS)" are the thing itself."""
+    if not following or not following[0][:1].isupper():
+        return False
+    return one_word or following[0][1:2].islower()
 
 
 def _quoted(text: str, end: int, words_before: list[str]) -> bool:
