@@ -219,8 +219,7 @@ def locate(
             if sense:
                 senses.setdefault(pid, set()).add(sense)
             if term.name_check and sense != TOPIC:
-                readable = _reads_names(part, parts)
-                if not note and readable and _is_name(part.text, start, end):
+                if not note and _is_name(part.text, start, end) and _reads_names(part, parts):
                     note = NAME
                 elif original.islower():
                     lowercase.add(pid)
