@@ -146,6 +146,10 @@ def test_paragraphs_a_source_repeats_are_learned_as_boilerplate() -> None:
             "comparison",
         ),
         (
+            "Its price is almost four times that of autologous CAR-T products today.",
+            "comparison",
+        ),
+        (
             "TILs attack several antigens at once, whereas CAR-T cells see a single target.",
             "comparison",
         ),
@@ -229,15 +233,19 @@ def test_an_acronym_spelled_by_capitals_elsewhere_counts_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("title", "text"),
     [
-        "Lupus Rising won the Coastal Derby by two lengths in the rain.",
-        "The company took delivery of the service vessel Lupus at the yard.",
-        "Ecologists tracked Canis lupus moving into northern Ohio for the first time.",
+        ("Weekend news", "Lupus Rising won the Coastal Derby by two lengths in the rain."),
+        ("Weekend news", "The company took delivery of the service vessel Lupus at the yard."),
+        ("Weekend news", "Ecologists tracked Canis lupus moving into northern Ohio at last."),
+        ("Two hurt in crash near Falmouth", "Two people were hurt on Wind Farm Road today."),
+        ("Beer awards", "The brewery's 'Wind Turbine' double IPA won gold at the fair."),
+        ("Indie folk band Wind Turbine tours", "Wind Turbine tours 22 cities, the band said."),
+        ("Rental cottage 'The Wind Farm' wins award", "The Wind Farm sleeps eight guests."),
     ],
 )
-def test_a_word_used_as_a_name_counts_little(text: str) -> None:
-    result = judge(release("Weekend news", text), "lupus")
+def test_a_word_or_phrase_used_as_a_name_counts_little(title: str, text: str) -> None:
+    result = judge(release(title, text), "lupus", "wind farm", "wind turbine")
     assert not result.matched
     assert {hit.note for hit in result.hits} == {"used as a name"}
 
@@ -275,6 +283,37 @@ def test_shipped_synonyms_come_with_a_head_term_and_are_named() -> None:
     # a member is not a head: "lupus nephritis" does not widen to all of lupus
     assert not judge(release("Belimumab news", "Belimumab sales rose."), "lupus nephritis").hits
     assert judge(release("Belimumab news", "Belimumab sales rose."), "lupus").matched
+
+
+@pytest.mark.parametrize(
+    ("term", "lead", "synonym"),
+    [
+        (
+            "wind farm",
+            "Survey vessels found munitions at the site of a planned wind park.",
+            "wind park",
+        ),
+        (
+            "offshore wind",
+            "France awarded a 250 MW floating wind tender off Brittany.",
+            "floating wind",
+        ),
+        (
+            "multiple sclerosis",
+            "The drug is approved for relapsing-remitting disease.",
+            "relapsing-remitting disease",
+        ),
+        (
+            "multiple sclerosis",
+            "Vitamin D did not prevent a second attack after clinically isolated syndrome.",
+            "clinically isolated syndrome",
+        ),
+    ],
+)
+def test_standard_and_label_wording_are_synonyms(term: str, lead: str, synonym: str) -> None:
+    result = judge(release("News", lead), term)
+    assert result.matched
+    assert [(hit.term, hit.synonym_of) for hit in result.hits] == [(synonym, term)]
 
 
 def test_the_config_extends_a_shipped_set_and_names_unknown_sets() -> None:
@@ -344,3 +383,78 @@ def test_paragraphs_come_from_block_tags_and_keys_ignore_digits() -> None:
     long = "Acme employs 210 people in Philadelphia and builds therapies for rare disease."
     assert paragraph_key(long) == paragraph_key(long.replace("210", "250"))
     assert paragraph_key("Read more.") is None
+
+
+def test_a_named_wind_farm_is_still_a_wind_farm() -> None:
+    lead = "Norhaven took a final investment decision on the Dogger Ridge Wind Farm in June."
+    result = judge(release("Norhaven news", lead), "wind farm")
+    assert result.matched
+    assert places(result) == [("wind farm", "lead", "")]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Strong offshore winds gusting to 70 mph are expected through Tuesday.",
+        "A gusty offshore wind held up the swell at Mavericks all weekend.",
+        "Race officers said an offshore wind kept the water flat close to shore.",
+    ],
+)
+def test_the_weather_sense_of_offshore_wind_counts_nothing(lead: str) -> None:
+    item = release("Sailing: offshore wind gives the fleet a fast start", lead)
+    result = judge(item, "offshore wind")
+    assert not result.matched
+    assert {(hit.weight, hit.note) for hit in result.hits} == {
+        (0.0, "the weather sense (wind blowing from land to sea)")
+    }
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Poland's latest offshore wind auction drew bids for 4 GW.",
+        "Ministers argued that offshore wind was still cheaper than new gas plants.",
+        # an industry story that also speaks of the weather keeps the industry sense
+        "Strong offshore winds delayed work on the offshore wind farm for a week.",
+    ],
+)
+def test_offshore_wind_the_industry_counts(lead: str) -> None:
+    assert judge(release("Energy news", lead), "offshore wind").matched
+
+
+def test_a_qualifier_the_topic_contrasts_with_names_another_kind() -> None:
+    item = release(
+        "Lakehead energizes 320 MW onshore wind farm in Wyoming",
+        "Lakehead said the wind farm has 64 turbines on ranch land.",
+    )
+    result = judge(item, "offshore wind", "wind farm")
+    assert not result.matched
+    assert {(hit.location, hit.weight, hit.note) for hit in result.hits} == {
+        ("title", 0.0, "'onshore': the kind the topic is not"),
+        ("lead", 0.0, "'onshore': the kind the topic is not"),
+    }
+    both = release(
+        "Utility builds onshore wind farms and its first offshore wind farm",
+        "The offshore wind farm will be its largest; its onshore wind farms are in Texas.",
+    )
+    result = judge(both, "offshore wind", "wind farm")
+    assert result.matched
+    assert ("wind farm", "lead", "") in places(result)
+
+
+def test_a_phrase_the_item_also_writes_in_lowercase_is_not_a_name() -> None:
+    item = release(
+        "Trial news",
+        "Kelvara dosed the first patient in its Lupus Nephritis Phase 2 Trial today.",
+        "The trial enrolls adults with active lupus nephritis on standard therapy.",
+    )
+    result = judge(item, "lupus nephritis")
+    assert result.matched
+    assert {hit.note for hit in result.hits} == {""}
+
+
+def test_a_spelled_out_term_before_a_letter_or_abbreviation_is_not_a_name() -> None:
+    lead = "Kelvara dosed the first patient with its Chimeric Antigen Receptor T-Cell therapy."
+    result = judge(release("Kelvara news", lead), "chimeric antigen receptor")
+    assert result.matched
+    assert places(result) == [("chimeric antigen receptor", "lead", "")]

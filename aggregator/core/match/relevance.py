@@ -5,7 +5,8 @@ The rules (each general, none written for one item):
 * Location weight (see `passages`): title 3, lead 2, body 1, boilerplate 0.1.
 * Passing-mention cues discount a hit (x0.2) but keep it, naming the cue in `note`:
   - `comparison`: the term follows "unlike", "compared with", "rather than",
-    "alternative to", "instead of", "versus", "than", ... within its clause;
+    "alternative to", "instead of", "versus", "than", "four times that of", "the same
+    as", ... within its clause;
   - `list`: the term is one short item of a list of three or more ("migraine, lupus
     and psoriasis");
   - `biography`: the sentence tells a career ("previously served", "prior to joining",
@@ -17,9 +18,17 @@ The rules (each general, none written for one item):
   count nothing; when a topic's only evidence is abbreviations the item never spells
   out, they count x0.2 (an MS or SLE story names the disease somewhere).
 * Names: a lowercase term written capitalized mid-sentence ("the research vessel
-  Lupus", "Silver Lupus", "Lupus Brewing Co.") is a name, discounted like a passing
-  mention. A title in Title Case says nothing by its capitals; its hits are names when
-  every other occurrence of the term is.
+  Lupus", "Silver Lupus", "Lupus Brewing Co.", "Wind Farm Road", the band "Wind
+  Turbine") is a name, discounted like a passing mention. A capitalized word before a
+  term of several words says which one it is, not that it is a name ("the Dogger Ridge
+  Wind Farm" is a wind farm). A title in Title Case says nothing by its capitals; its
+  hits are names when every other occurrence of the term is.
+* Contrasted kinds: a hit right after a qualifier opposite to one of the topic's own
+  words ("onshore wind farm" for a topic with "offshore wind") counts nothing, and so do
+  the item's bare mentions of that term (see `qualifiers`).
+* Other senses: a phrase that everyday English also uses for something else ("offshore
+  winds" the weather) counts nothing where the item shows only the other sense (see
+  `senses`).
 * Score: the weights of a topic's hits, largest first, summed with diminishing returns
   (the i-th counts 1/i), so a term repeated ten times in the body does not outweigh
   one headline hit. At most `MAX_PER_PLACE` occurrences per term and location are kept
@@ -37,7 +46,9 @@ from dataclasses import dataclass, field, replace
 from aggregator.core.match.abbreviations import definitions, initialism
 from aggregator.core.match.index import PhraseIndex
 from aggregator.core.match.passages import Passage
-from aggregator.core.match.text import Aligned, strip_leftover_html, tokenize
+from aggregator.core.match.qualifiers import contrasted
+from aggregator.core.match.senses import OTHER, TOPIC, Sense, sense_of
+from aggregator.core.match.text import Aligned, strip_leftover_html, tokenize, word_before
 from aggregator.models import TermHit
 
 WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0, "boilerplate": 0.1, "metadata": 3.0}
@@ -55,7 +66,8 @@ _ACRONYM_CHARS = 6
 _COMPARISON_RE = re.compile(
     r"\b(?:unlike|whereas|compared\s+(?:with|to)|comparison\s+(?:with|to)|rather\s+than|"
     r"alternatives?\s+to|instead\s+of|in\s+contrast\s+(?:with|to)|versus|vs\.?|than|"
-    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from)\b"
+    r"advantages?\s+over|improve\s+(?:up)?on|differs?\s+from|distinct\s+from|"
+    r"times\s+that\s+of|the\s+same\s+as|on\s+par\s+with)\b"
     r"(?:\s+[^\s.;:!?,]+){0,4}\s*$"  # the compared thing follows within four words
 )
 _BIOGRAPHY_RE = re.compile(
@@ -82,7 +94,8 @@ _FUNCTION_WORDS = frozenset(
 )
 _NAMING_WORDS = frozenset(
     ("the", "a", "an", "named", "called", "dubbed", "vessel", "ship", "horse", "colt")
-    + ("filly", "band", "brand", "game", "constellation")
+    + ("filly", "band", "brand", "game", "constellation", "racehorse", "stallion", "mare")
+    + ("gelding", "album", "song", "beer", "yacht", "boat", "restaurant", "film", "titled")
 )
 PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
@@ -108,7 +121,8 @@ class TermInfo:
     """What the scorer needs to know about a phrase id beyond its tokens."""
 
     case_sensitive: str | None  # the exact spelling an abbreviation must have, else None
-    name_check: bool  # a lowercase one-word term: capitalized mid-sentence it is a name
+    name_check: bool  # a lowercase term: capitalized mid-sentence it is a name
+    sense: Sense | None = None  # how to tell its other everyday sense, if it has one
 
 
 def term_info(written: Iterable[str]) -> TermInfo:
@@ -116,8 +130,11 @@ def term_info(written: Iterable[str]) -> TermInfo:
     spellings = list(written)
     exact = [s for s in spellings if is_acronym(s)]
     case_sensitive = exact[0].strip() if exact and len(exact) == len(spellings) else None
-    name_check = any(s.strip().isalpha() and s.strip().islower() for s in spellings)
-    return TermInfo(case_sensitive, name_check)
+    name_check = any(
+        s.strip().replace(" ", "").isalpha() and s.strip().islower() for s in spellings
+    )
+    sense = next(filter(None, map(sense_of, spellings)), None)
+    return TermInfo(case_sensitive, name_check, sense)
 
 
 def is_abbreviation(term: str) -> bool:
@@ -158,6 +175,13 @@ class Reading:
                     self._defined.update(definitions(part.text))
         return self._defined.get(acronym)
 
+    def word_before(self, hit: TermHit) -> str:
+        """The word right before a hit in its passage ("" for a hit in a label)."""
+        if hit.span is None:
+            return ""
+        number, start, _ = hit.span
+        return word_before(self.parts[number].text, start)
+
     def initials(self, acronym: str) -> str | None:
         if acronym not in self._initials:
             self._initials[acronym] = next(
@@ -176,6 +200,8 @@ def locate(
     found: dict[int, list[Located]] = {}
     kept: dict[tuple[int, str], int] = {}
     lowercase: set[int] = set()  # name-checked phrases also written in lowercase
+    plain: set[int] = set()  # phrases of several words also written in lowercase mid-sentence
+    senses: dict[int, set[str]] = {}  # phrases with another sense: the senses shown
     for number, part in enumerate(parts):
         aligned = Aligned(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
@@ -189,20 +215,31 @@ def locate(
             if term.case_sensitive and not _spelled(term.case_sensitive, original):
                 continue
             note = _cue(aligned.folded, folded_start, folded_end, part.location)
-            if term.name_check:
-                if not note and _is_name(part.text, start, end) and _reads_names(part.text):
+            sense = term.sense.cue(part.text, start, end) if term.sense else ""
+            if sense:
+                senses.setdefault(pid, set()).add(sense)
+            if term.name_check and sense != TOPIC:
+                if not note and _is_name(part.text, start, end) and _reads_names(part, parts):
                     note = NAME
                 elif original.islower():
                     lowercase.add(pid)
+                    if " " in original and not _starts_sentence(part.text, start):
+                        plain.add(pid)
             weight = WEIGHTS[part.location] * (DISCOUNT if note else 1.0)
             snippet = _snippet(part.text, start, end)
             found.setdefault(pid, []).append(
                 Located(part.field, part.location, weight, snippet, note, (number, start, end))
             )
             kept[place] = kept.get(place, 0) + 1
+    for pid in plain:
+        found[pid] = [_not_a_name(p) if p.note == NAME else p for p in found[pid]]
     for pid, places in found.items():
         if info[pid].name_check and pid not in lowercase and any(p.note == NAME for p in places):
             found[pid] = [p if p.note else _as_name(p) for p in places]
+    for pid, shown in senses.items():
+        if shown == {OTHER}:
+            other = info[pid].sense.other_sense  # type: ignore[union-attr]
+            found[pid] = [replace(p, weight=0.0, note=other) for p in found[pid]]
     return Reading(found, parts)
 
 
@@ -210,6 +247,19 @@ def _as_name(place: Located) -> Located:
     """A word never written in lowercase in an item that uses it as a name is a name
     wherever it stands (the headline, a sentence start)."""
     return replace(place, note=NAME, weight=place.weight * DISCOUNT)
+
+
+def _not_a_name(place: Located) -> Located:
+    """A phrase of several words that the item also writes in lowercase mid-sentence is
+    a common noun there: "adults with lupus nephritis" shows that "the Lupus Nephritis
+    Phase 2 Trial" is a lupus nephritis trial, while an item that only ever writes "Wind
+    Farm Road" means the road."""
+    return replace(place, note="", weight=WEIGHTS[place.location])
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return not before or before[-1] in _SENTENCE_START
 
 
 def _spelled(exact: str, original: str) -> bool:
@@ -275,10 +325,12 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     return last - first >= 2 and "," in separators and bool({"and", "or"} & set(separators))
 
 
-def _reads_names(text: str) -> bool:
-    """Whether capitals in this text can mark a name: English prose, not a Title Case
-    headline."""
-    return _english(text) and not _capitalized_prose(text)
+def _reads_names(part: Passage, parts: Sequence[Passage]) -> bool:
+    """Whether capitals in this passage can mark a name: not a Title Case headline, in
+    an item written in English (a short headline may have no English function word)."""
+    return not _capitalized_prose(part.text) and (
+        _english(part.text) or any(_english(other.text) for other in parts)
+    )
 
 
 def _english(text: str) -> bool:
@@ -287,32 +339,34 @@ def _english(text: str) -> bool:
 
 
 def _is_name(text: str, start: int, end: int) -> bool:
-    """A lowercase one-word term written as a name: capitalized in quotes ("vessel
-    'Lupus'"), beside another capitalized word ("Silver Lupus", "Lupus Brewing Co."),
+    """A lowercase term written as a name: capitalized in quotes ("vessel 'Lupus'",
+    "'The Wind Farm'"), beside another capitalized word ("Silver Lupus", "Lupus
+    Brewing Co.", "Wind Farm Road"; for a term of several words only the word after),
     after an article or a naming word ("the Lupus clouds", "the vessel Lupus") or in
     apposition to a noun after an article ("the 52-foot sloop Lupus"); or
-    after a capitalized Latin genus ("Canis lupus"). A disease some writers capitalize
-    ("people living with Lupus") is not a name."""
+    after a capitalized Latin genus ("Canis lupus", one-word terms). A disease some
+    writers capitalize ("people living with Lupus") is not a name."""
     original = text[start:end]
     before = text[:start].rstrip()
     words_before = before.split()
     following = text[end:].split(maxsplit=1)
-    starts_sentence = not before or before[-1] in _SENTENCE_START
+    starts_sentence = _starts_sentence(text, start)
+    one_word = " " not in original.strip()
     if original[:1].isupper() and not original.isupper():
-        quoted = bool(before) and before[-1] in _QUOTES and text[end : end + 1] in _QUOTES
-        next_capital = bool(following) and following[0][:1].isupper()
-        if quoted or next_capital:
+        if _quoted(text, end, words_before) or _name_follows(following, one_word):
             return True
         if starts_sentence or not words_before:
             return False
         previous = words_before[-1].strip(",;")
-        if previous[:1].isupper() or previous.lower() in _NAMING_WORDS:
+        if previous.lower() in _NAMING_WORDS:
             return True
+        if previous[:1].isupper():
+            return one_word  # "Silver Lupus" is a name; "Dogger Ridge Wind Farm" a wind farm
         # apposition: "the 52-foot sloop Lupus", "a research vessel Lupus"
         return previous.lower() not in _FUNCTION_WORDS and any(
             word.lower() in ("the", "a", "an") for word in words_before[-4:-1]
         )
-    if words_before and not starts_sentence and len(words_before) > 1:
+    if one_word and words_before and not starts_sentence and len(words_before) > 1:
         genus = words_before[-1].strip("(\"'“‘")
         preceding = words_before[-2]
         return (
@@ -322,6 +376,24 @@ def _is_name(text: str, start: int, end: int) -> bool:
             and preceding[-1] not in _SENTENCE_START
         )
     return False
+
+
+def _name_follows(following: list[str], one_word: bool) -> bool:
+    """Whether a capitalized word follows the term, making it part of a longer name
+    ("Lupus Brewing", "Wind Farm Road"). After a phrase of several words it must be a
+    word, not a letter or an abbreviation: "Chimeric Antigen Receptor T-Cell" and
+    "Multiple Sclerosis (MS)" are the thing itself."""
+    if not following or not following[0][:1].isupper():
+        return False
+    return one_word or following[0][1:2].islower()
+
+
+def _quoted(text: str, end: int, words_before: list[str]) -> bool:
+    """Whether the term ends a quoted name: "vessel 'Lupus'", "cottage 'The Wind Farm'"
+    (the quote may open a word or two before the term)."""
+    if text[end : end + 1] not in _QUOTES:
+        return False
+    return any(word[:1] in _QUOTES for word in words_before[-3:])
 
 
 def _capitalized_prose(text: str) -> bool:
@@ -400,6 +472,11 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
             long_form = reading.initials(hit.term)
         if long_form is not None and not related(long_form, vocabulary):
             adjusted[hit] = replace(hit, weight=0.0, note=f"stands for '{long_form}' here")
+    kinds = contrasted(
+        [hit for hit in hits if hit not in adjusted], reading.word_before, vocabulary
+    )
+    for hit, word in kinds.items():
+        adjusted[hit] = replace(hit, weight=0.0, note=f"'{word}': the kind the topic is not")
     text_hits = [hit for hit in hits if hit.location != "title"]
     if text_hits and all(
         hit.note or hit.location == "boilerplate" or hit in adjusted for hit in text_hits

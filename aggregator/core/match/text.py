@@ -249,3 +249,14 @@ def plural_forms(token: str) -> tuple[str, ...]:
     if len(token) > 2 and token[-1] == "y" and token[-2] not in "aeiou":
         forms.append(token[:-1] + "ies")
     return tuple(forms)
+
+
+_LAST_WORD_RE = re.compile(r"([^\W\d_]+)[\s\-\u2010\u2011]+$")
+_NEAR = 40  # characters before a position that can hold the word right before it
+
+
+def word_before(text: str, position: int) -> str:
+    """The word right before `position`, lowercased ("onshore" in "an onshore wind
+    farm"), or "" when punctuation or a number comes first ("Sailing: offshore ...")."""
+    match = _LAST_WORD_RE.search(text[max(0, position - _NEAR) : position])
+    return match.group(1).lower() if match else ""
