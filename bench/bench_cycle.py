@@ -229,8 +229,11 @@ def main() -> None:
                     "after; "
                     + ", ".join(
                         f"{cycle} {rows[cycle]['cpu']:.1f} s CPU / {rows[cycle]['wall']:.1f} s"
+                        f" / {rows[cycle]['peak_rss_mb']:.0f} MB RSS"
+                        f" / {rows[cycle]['peak_pss_mb']:.0f} MB PSS"
                         for cycle in CYCLES
-                    ),
+                    )
+                    + f"; cold per process: {per_process(rows['cold'])}",
                     flush=True,
                 )
         row = ours[-1]
