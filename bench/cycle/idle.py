@@ -69,7 +69,7 @@ def main(server: str, corpus: Path, work: Path, per_host: int, settle: float) ->
         cwd=work,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(work / "service.log").open("wb"),  # read it when a figure surprises
     )
     try:
         started = time.monotonic()
