@@ -30,8 +30,8 @@ What it does:
    processes of the side), the range, ours/reader ratios against the targets; each
    process's peak RSS and sampled peak PSS in the cold cycle (bench/cycle/measure.py);
    the load average before and after every side's run;
-5. starts `aggregator run` on the same corpus and reports its RSS and PSS once the
-   first poll is done and it has settled (bench/cycle/idle.py; one run).
+5. starts `aggregator run` on the same corpus and reports its RSS and PSS 30 s and
+   400 s after every source's first poll (bench/cycle/idle.py; one run).
 
 The server's own CPU and memory are not counted on either side.
 """
@@ -183,7 +183,12 @@ def main() -> None:
         help="simultaneous retrievals for both sides: our per-host and global limit, "
         "reader's worker threads (default 16)",
     )
-    parser.add_argument("--settle", type=float, default=30, help="idle: seconds after the poll")
+    parser.add_argument(
+        "--settle",
+        default="30,400",
+        help="idle: seconds after the first poll to measure at (default 30 and 400: "
+        "before and after the idle document workers stop)",
+    )
     parser.add_argument("--skip-reader", action="store_true", help="measure our side only")
     parser.add_argument("--skip-idle", action="store_true", help="no idle-memory measurement")
     args = parser.parse_args()
@@ -208,7 +213,7 @@ def main() -> None:
     )
     ours: list[Rows] = []
     reader: list[Rows] = []
-    idle = None
+    idle: list[dict[str, Any]] = []
     per_host = str(args.per_host)
     try:
         assert server.stdout is not None
@@ -248,9 +253,7 @@ def main() -> None:
         if not args.skip_idle:
             with tempfile.TemporaryDirectory() as work:
                 before = loadavg()
-                idle = run_module(
-                    "bench.cycle.idle", url, str(corpus), work, per_host, str(args.settle)
-                )[0]
+                idle = run_module("bench.cycle.idle", url, str(corpus), work, per_host, args.settle)
                 print(f"idle: load average {before} before, {loadavg()} after", flush=True)
     finally:
         server.terminate()
@@ -261,8 +264,8 @@ def main() -> None:
         f"{os.cpu_count()} cores"
     )
     print(table(ours, reader))
-    if idle:
-        print(idle_report(idle))
+    for moment in idle:
+        print(idle_report(moment))
 
 
 if __name__ == "__main__":

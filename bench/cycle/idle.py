@@ -1,10 +1,13 @@
 """The memory an idle `aggregator run` holds after its first poll (issue 18: <= 90 MB).
 
 Run by bench_cycle.py: python -m bench.cycle.idle SERVER_URL CORPUS_DIR WORK_DIR PER_HOST
-SETTLE_SECONDS. Starts the service as an operator would (`python -m aggregator run`,
-role all: scheduler, document workers and HTTP in one command) on the bench corpus
-with the demo topics, waits until /metrics counts one finished cycle, lets it settle,
-then prints one JSON line: RSS and PSS now, and each process's peak RSS, per process.
+SECONDS[,SECONDS...]. Starts the service as an operator would (`python -m aggregator
+run`, role all: scheduler, document workers and HTTP in one command) on the bench corpus
+with the demo topics, waits until /metrics counts a poll of every source (the scheduler
+polls in ticks, so one finished cycle is not the first poll), then prints one JSON line
+per moment asked for, that many seconds later: RSS and PSS of each process. The
+document workers stop after POOL_IDLE_SECONDS (300 s) without work, so a moment before
+and one after that show both idle states.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.cycle.measure import peak_rss_bytes, process_tree, pss_bytes, role, rss_bytes
+from bench.cycle.measure import process_tree, pss_bytes, role, rss_bytes
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 ROOT = DEMO.parents[1]
-CYCLES = re.compile(r"^aggregator_cycle_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)$", re.M)
+POLLS = re.compile(r"^aggregator_polls_total\{[^}]*\} ([0-9.e+]+)$", re.M)
 
 
 def config_text(server: str, corpus: Path, work: Path, port: int, per_host: int) -> str:
@@ -50,16 +53,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def cycles_done(port: int) -> float:
+def polls_done(port: int) -> float:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
-            match = CYCLES.search(answer.read().decode())
+            return sum(float(count) for count in POLLS.findall(answer.read().decode()))
     except OSError:
         return 0.0
-    return float(match.group(1)) if match else 0.0
 
 
-def main(server: str, corpus: Path, work: Path, per_host: int, settle: float) -> None:
+def main(server: str, corpus: Path, work: Path, per_host: int, moments: list[float]) -> None:
     port = free_port()
     config = work / "idle.toml"
     config.write_text(config_text(server, corpus, work, port, per_host))
@@ -73,40 +75,44 @@ def main(server: str, corpus: Path, work: Path, per_host: int, settle: float) ->
     )
     try:
         started = time.monotonic()
-        while cycles_done(port) < 1:
+        sources = len(json.loads((corpus / "manifest.json").read_text()))
+        while polls_done(port) < sources:
             if service.poll() is not None or time.monotonic() - started > 1800:
                 raise SystemExit(
                     f"the service ended or never finished a poll ({service.returncode})"
                 )
             time.sleep(2)
         first_poll = time.monotonic() - started
-        time.sleep(settle)
-        tree = process_tree(service.pid)
-        split: dict[str, list[dict[str, int]]] = {}
-        for pid in tree:
-            split.setdefault(role(pid, service.pid), []).append(
-                {
-                    "rss": round(rss_bytes(pid) / 2**20),
-                    "pss": round(pss_bytes(pid) / 2**20),
-                    "peak_rss": round(peak_rss_bytes(pid) / 2**20),
-                }
-            )
-        print(
-            json.dumps(
-                {
-                    "first_poll_s": first_poll,
-                    "settle_s": settle,
-                    "rss_mb": sum(rss_bytes(pid) for pid in tree) / 2**20,
-                    "pss_mb": sum(pss_bytes(pid) for pid in tree) / 2**20,
-                    "split": split,
-                }
-            ),
-            flush=True,
-        )
+        for moment in moments:
+            time.sleep(max(0.0, started + first_poll + moment - time.monotonic()))
+            print(json.dumps(snapshot(service.pid, first_poll, moment)), flush=True)
     finally:
         service.terminate()
         service.wait(60)
 
 
+def snapshot(root: int, first_poll: float, moment: float) -> dict[str, object]:
+    """RSS and PSS of the service's processes now, in MB, by role."""
+    tree = process_tree(root)
+    split: dict[str, list[dict[str, int]]] = {}
+    for pid in tree:
+        split.setdefault(role(pid, root), []).append(
+            {"rss": round(rss_bytes(pid) / 2**20), "pss": round(pss_bytes(pid) / 2**20)}
+        )
+    return {
+        "first_poll_s": first_poll,
+        "settle_s": moment,
+        "rss_mb": sum(rss_bytes(pid) for pid in tree) / 2**20,
+        "pss_mb": sum(pss_bytes(pid) for pid in tree) / 2**20,
+        "split": split,
+    }
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    main(
+        sys.argv[1],
+        Path(sys.argv[2]),
+        Path(sys.argv[3]),
+        int(sys.argv[4]),
+        [float(moment) for moment in sys.argv[5].split(",")],
+    )
