@@ -1,9 +1,13 @@
 """A deterministic corpus of realistic newswire feeds for the cycle benchmark.
 
-Shape (issue 5): 1,000 feeds, RSS 2.0 and Atom 1.0 mixed 70/30, 20-100 items each,
-30-250 KB each, HTML summaries with entities and CDATA, a few percent of items on the
-demo topic (CAR-T in lupus). A fifth of the items are copies of a press release that
-also runs on another wire (own link, GUID and dateline), so dedupe does real work.
+Shape (issues 5 and 18): 1,000 feeds, 20-100 items each, 30-250 KB each, HTML
+summaries with entities and CDATA, a few percent of items on the demo topic (CAR-T in
+lupus). A fifth of the items are copies of a press release that also runs on another
+wire (own link, GUID and dateline), so dedupe does real work. Formats, content types,
+encodings and publisher habits are drawn per feed in real-world proportions
+(`shapes`: RSS 2.0, Atom with both author elements and xml:base, RSS 1.0/RDF, JSON
+Feed, text/xml without charset, octet-stream, ISO-8859-1 and windows-1252, and about
+one feed in 130 that only feedparser reads); `render` writes the documents.
 
 Version 0 of every feed is what the cold and warm cycles see; version 1 exists for
 the `changed` fraction of feeds, each with a few new items on top and as many old
@@ -16,17 +20,18 @@ of the benchmark skip the generation.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import random
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
-GENERATOR_VERSION = 4
+from bench.cycle.render import Context, Release, render
+from bench.cycle.shapes import draw
+
+GENERATOR_VERSION = 5
 
 COMPANIES = [
     "Nuvexa Bio",
@@ -72,6 +77,8 @@ CITIES = [
     "SEATTLE",
     "AUSTIN, Texas",
     "CHICAGO",
+    "Z\u00dcRICH",
+    "MONTR\u00c9AL",
 ]
 AREAS = [
     "rheumatoid arthritis",
@@ -161,6 +168,7 @@ CATEGORIES = [
     "Mergers &amp; Acquisitions",
     "Medical Devices",
 ]
+SUFFIXES = {"rss": "xml", "atom": "atom", "rdf": "rdf", "json": "json"}
 WIRE_NAMES = ["Newswire", "Wire", "Press", "News Service", "Releases", "Media"]
 FUNCTION_WORDS = [
     "the",
@@ -219,18 +227,11 @@ class FeedSpec:
 
     name: str
     path: str  # URL path on the bench server, also the file name under v0/ and v1/
-    kind: str  # "rss" | "atom"
+    kind: str  # "rss" | "atom" | "rdf" | "json"
     items: int
     changed: bool  # has a version 1
-
-
-@dataclass(slots=True)
-class Release:
-    title: str
-    paragraphs: list[str]
-    company: str
-    published: datetime
-    topic: bool
+    content_type: str | None  # as the bench server labels it; None: no header
+    feedparser_only: str  # why only feedparser reads it, or ""
 
 
 class _Words:
@@ -307,83 +308,6 @@ class _Words:
         return Release(title, paragraphs, company, published, topic)
 
 
-def _rss_item(
-    feed: FeedSpec, wire: str, release: Release, serial: int, cdata: bool, city: str
-) -> str:
-    slug = "-".join(release.title.lower().split()[:10]).replace("'", "").replace("$", "")
-    link = (
-        f"https://www.{wire.lower().replace(' ', '')}.example/news-releases/"
-        f"{html.escape(slug)}-{serial}.html?utm_source=rss&amp;utm_medium=rss"
-    )
-    dateline = f"{city}, {release.published:%b. %d, %Y} /{wire}/ -- "
-    body = "".join(
-        f"<p>{dateline if i == 0 else ''}{p}</p>" for i, p in enumerate(release.paragraphs)
-    )
-    description = f"<![CDATA[{body}]]>" if cdata else html.escape(body, quote=False)
-    pub = format_datetime(release.published.astimezone(UTC), usegmt=True)
-    return (
-        "<item>\n"
-        f"  <title>{html.escape(release.title, quote=False)}</title>\n"
-        f"  <link>{link}</link>\n"
-        f'  <guid isPermaLink="false">{serial}</guid>\n'
-        f"  <pubDate>{pub}</pubDate>\n"
-        f"  <dc:creator>{html.escape(release.company)}</dc:creator>\n"
-        f"  <category>{CATEGORIES[serial % len(CATEGORIES)]}</category>\n"
-        f"  <description>{description}</description>\n"
-        "</item>\n"
-    )
-
-
-def _atom_entry(feed: FeedSpec, wire: str, release: Release, serial: int, city: str) -> str:
-    host = wire.lower().replace(" ", "")
-    dateline = f"{city}--({wire.upper()})--"
-    body = "".join(
-        f"<p>{dateline if i == 0 else ''}{p}</p>" for i, p in enumerate(release.paragraphs)
-    )
-    when = release.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (
-        "<entry>\n"
-        f"  <title>{html.escape(release.title, quote=False)}</title>\n"
-        f"  <id>tag:{host}.example,2026:{serial}</id>\n"
-        f'  <link rel="alternate" href="https://www.{host}.example/news/home/{serial}/en/'
-        f'?feedref=rss"/>\n'
-        f"  <published>{when}</published>\n  <updated>{when}</updated>\n"
-        f"  <author><name>{html.escape(release.company)}</name></author>\n"
-        f'  <category term="{CATEGORIES[serial % len(CATEGORIES)]}"/>\n'
-        f'  <summary type="html">{html.escape(body, quote=False)}</summary>\n'
-        "</entry>\n"
-    )
-
-
-def render_feed(
-    feed: FeedSpec, wire: str, entries: list[tuple[Release, int]], cdata: bool, city: str
-) -> bytes:
-    """The feed document for `entries` (release, serial), newest first."""
-    if feed.kind == "rss":
-        items = "".join(_rss_item(feed, wire, r, s, cdata, city) for r, s in entries)
-        text = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
-            f"<title>{wire}: {feed.name}</title>\n"
-            f"<link>https://www.{wire.lower().replace(' ', '')}.example/</link>\n"
-            "<description>Latest news releases</description>\n<language>en-us</language>\n"
-            f"{items}</channel>\n</rss>\n"
-        )
-    else:
-        entries_xml = "".join(_atom_entry(feed, wire, r, s, city) for r, s in entries)
-        updated = max(r.published for r, _ in entries).astimezone(UTC)
-        text = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            '<feed xmlns="http://www.w3.org/2005/Atom">\n'
-            f"<title>{wire}: {feed.name}</title>\n"
-            f"<id>tag:{wire.lower().replace(' ', '')}.example,2026:{feed.path}</id>\n"
-            f"<updated>{updated:%Y-%m-%dT%H:%M:%SZ}</updated>\n"
-            f"{entries_xml}</feed>\n"
-        )
-    return text.encode("utf-8")
-
-
 def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[FeedSpec]:
     """Write v0/ (every feed) and v1/ (the changed ones) under `folder`; return the specs."""
     rng = random.Random(seed)
@@ -396,24 +320,17 @@ def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[Fee
         (folder / folder_name).mkdir(parents=True, exist_ok=True)
     serial = 300_000_000
     for index in range(feeds):
-        kind = "rss" if rng.random() < 0.7 else "atom"
+        shape = draw(rng, index)
         count = rng.randint(20, 100)
         target = min(250_000, max(30_000, int(count * rng.uniform(1400, 2600))))
         per_item = target // count
-        suffix = "xml" if kind == "rss" else "atom"
-        spec = FeedSpec(
-            name=f"Wire {index:04d}",
-            path=f"/feeds/{index:04d}.{suffix}",
-            kind=kind,
-            items=count,
-            changed=index in changed_set,
-        )
+        name = f"Wire {index:04d}"
+        path = f"{index:04d}.{SUFFIXES[shape.kind]}"
         wire = (
             f"{rng.choice(['Global', 'Pacific', 'Atlantic', 'Metro', 'Bio', 'Market'])} "
             f"{rng.choice(WIRE_NAMES)} {index:04d}"
         )
-        city = rng.choice(CITIES)
-        cdata = rng.random() < 0.6
+        ctx = Context(shape, wire, rng.choice(CITIES), rng.random() < 0.6, CATEGORIES)
         entries: list[tuple[Release, int]] = []
         when = now - timedelta(minutes=rng.randint(5, 120))
         for _ in range(count + 8):  # a few spare (older) releases for version 1's drops
@@ -431,18 +348,25 @@ def generate(folder: Path, *, feeds: int, changed: float, seed: int) -> list[Fee
             when -= timedelta(minutes=rng.randint(20, 240))
         # newest first: version 0 shows entries[8:], version 1 the 3-8 newer ones on top
         fresh = rng.randint(3, 8)
-        path = spec.path.rsplit("/", 1)[1]
-        document = render_feed(spec, wire, entries[8 : 8 + count], cdata, city)
+        document = render(name, ctx, entries[8 : 8 + count])
         while len(document) > 250_000 and count > 20:  # long syndicated copies: trim
             count -= 1
-            document = render_feed(spec, wire, entries[8 : 8 + count], cdata, city)
-        spec = FeedSpec(spec.name, spec.path, spec.kind, count, spec.changed)
+            document = render(name, ctx, entries[8 : 8 + count])
+        spec = FeedSpec(
+            name=name,
+            path=f"/feeds/{path}",
+            kind=shape.kind,
+            items=count,
+            changed=index in changed_set,
+            content_type=shape.content_type,
+            feedparser_only=shape.feedparser_only,
+        )
         (folder / "v0" / path).write_bytes(document)
         if spec.changed:
             newer = [(r, s) for r, s in entries[8 - fresh : 8]]
             newer = [(Release(r.title, r.paragraphs, r.company, now, r.topic), s) for r, s in newer]
             (folder / "v1" / path).write_bytes(
-                render_feed(spec, wire, newer + entries[8 : 8 + count - fresh], cdata, city)
+                render(name, ctx, newer + entries[8 : 8 + count - fresh])
             )
         specs.append(spec)
     (folder / "manifest.json").write_text(json.dumps([asdict(s) for s in specs]))

@@ -1,12 +1,13 @@
 """Our full cycle on the bench corpus: cold, warm, 10% changed. One JSON line per cycle.
 
 Run by bench_cycle.py in a process of its own: python -m bench.cycle.ours SERVER_URL
-CORPUS_DIR STORE_DIR. The process lives through the three cycles as the service
+CORPUS_DIR STORE_DIR PER_HOST. The process lives through the three cycles as the service
 would (worker processes, once started, serve every later cycle). A cycle is
 `Pipeline.run_cycle` over every source, then rendering every topic in every format.
 
 All bench feeds are on one host (127.0.0.1) standing in for a thousand publishers,
-so the per-host limit is raised to the global one; everything else is the default
+so the per-host limit is raised to PER_HOST, the global limit too, the same number of
+simultaneous retrievals the baseline is given; everything else is the default
 configuration with the demo config's topics.
 
 The aggregator is imported inside the functions, not at the top: document workers are
@@ -31,10 +32,9 @@ if TYPE_CHECKING:
     from aggregator.config import Config
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
-CONCURRENCY = 50
 
 
-def bench_config(server: str, corpus: Path, store: Path) -> Config:
+def bench_config(server: str, corpus: Path, store: Path, per_host: int) -> Config:
     from aggregator.config import Config
 
     demo = tomllib.loads(DEMO.read_text())
@@ -45,18 +45,19 @@ def bench_config(server: str, corpus: Path, store: Path) -> Config:
             "topics": demo["topics"],
             "terms": demo["terms"],
             "storage": {"url": f"sqlite:///{store}/bench.db", "retention_days": 3650},
-            "fetch": {"concurrency": CONCURRENCY, "per_host": CONCURRENCY},
+            "fetch": {"concurrency": per_host, "per_host": per_host},
         }
     )
 
 
-def main(server: str, corpus: Path, store: Path) -> None:
+def main(server: str, corpus: Path, store: Path, per_host: int) -> None:
     from aggregator.publish.cache import FeedService
     from aggregator.publish.render import FORMATS
     from aggregator.run.cycle import Pipeline
     from aggregator.store import open_store
 
-    config = bench_config(server, corpus, store)
+    config = bench_config(server, corpus, store, per_host)
+    urllib.request.urlopen(f"{server}/_control/version?v=0").close()
     db = open_store(config.storage_url())
     pipeline = Pipeline(config, db)
     pipeline.prepare()
@@ -87,4 +88,4 @@ def main(server: str, corpus: Path, store: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))

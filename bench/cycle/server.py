@@ -33,11 +33,12 @@ def build(folder: Path, version: int, generated: float) -> Responses:
         body = (folder / ("v1" if changed else "v0") / name).read_bytes()
         etag = b'"' + hashlib.sha1(body).hexdigest()[:16].encode() + b'"'
         modified = formatdate(generated + (3600 if changed else 0), usegmt=True).encode()
-        kind = b"application/rss+xml" if spec["kind"] == "rss" else b"application/atom+xml"
+        label = spec["content_type"]  # as a careless server may send it, or not at all
+        content_type = b"Content-Type: " + label.encode() + b"\r\n" if label else b""
         head = (
-            b"HTTP/1.1 200 OK\r\nContent-Type: "
-            + kind
-            + b"; charset=utf-8\r\nETag: "
+            b"HTTP/1.1 200 OK\r\n"
+            + content_type
+            + b"ETag: "
             + etag
             + b"\r\nLast-Modified: "
             + modified

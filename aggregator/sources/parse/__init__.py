@@ -11,9 +11,11 @@ one decide; the last one is the format's parser of record, which answers or rais
   is refused before either sees the document (`guard`).
 * "json": `jsonfeed` (JSON Feed 1.0 and 1.1; other JSON is refused by name).
 
-A document served without a content type is read by XML's own rules (byte-order
-mark, declaration, else UTF-8), as application/xml says: a local file has no server
-to name its type, and that is no fault of the feed.
+A document served without a content type, or with one that misleads (`text/xml`
+without a charset, `application/octet-stream`, `text/plain`), is read by XML's own
+rules (byte-order mark, declaration, else UTF-8), as RFC 7303 says (`mediatype`): a
+local file has no server to name its type, and a careless label is no fault of the
+feed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aggregator.sources.parse.errors import FeedParseError
 from aggregator.sources.parse.fast import parse_fast
 from aggregator.sources.parse.guard import entity_attack
 from aggregator.sources.parse.jsonfeed import parse_json_feed
+from aggregator.sources.parse.mediatype import effective_content_type
 from aggregator.sources.parse.universal import find_feed_links, parse_with_feedparser
 
 __all__ = [
@@ -43,7 +46,6 @@ PARSERS: dict[str, tuple[Parser, ...]] = {
     "json": (parse_json_feed,),
 }
 _JSON_TYPES = ("application/json", "application/feed+json")
-_DEFAULT_TYPE = "application/xml"
 
 
 def detect_format(body: bytes, content_type: str | None) -> str:
@@ -67,7 +69,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         refusal = entity_attack(body)
         if refusal:
             raise FeedParseError(refusal)
-    content_type = content_type or _DEFAULT_TYPE
+        content_type = effective_content_type(content_type)
     *candidates, of_record = PARSERS[form]
     for parser in candidates:
         parsed = parser(body, url, content_type)

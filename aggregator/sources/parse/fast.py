@@ -1,8 +1,8 @@
-"""A fast path for plain RSS 2.0 and Atom 1.0: lxml's tree, feedparser's answers.
+"""A fast path for plain RSS 2.0, RSS 1.0 (RDF) and Atom 1.0: lxml's tree, feedparser's answers.
 
 Why: feedparser turns every element and text node into a Python SAX callback and
 parses about 5 MB/s; lxml builds the tree in C at hundreds of MB/s. Most wire feeds
-are plain RSS 2.0 or Atom 1.0, so for those we walk lxml's tree and compute what
+are plain RSS 2.0, RSS 1.0 or Atom 1.0, so for those we walk lxml's tree and compute what
 feedparser would have given for the fields the service uses (feed title, link and
 ttl; each entry's id, link, title, summary, content, dates, author, categories),
 following feedparser's rules (its public encoding detection and safe-URI check,
@@ -12,7 +12,7 @@ not read declines the document.
 
 Anything outside a strict allow-list makes `parse_fast` return None and feedparser,
 the parser of record, handles the document: a DOCTYPE or entity declaration, any
-encoding problem feedparser would report, malformed XML, xml:base, XHTML or base64
+encoding problem feedparser would report, malformed XML, XHTML or base64
 content, an element this module does not know inside an entry, an unknown
 namespace, a repeated single-valued element. tests/test_corpus.py holds it to that
 promise: on feedparser's own 2,107 test documents, every document the fast path
@@ -43,8 +43,12 @@ from aggregator.sources.parse.rules import (
 from aggregator.sources.parse.values import as_html, positive_int, to_datetime
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _XML_LANG = f"{{{XML_NS}}}lang"
+_XML_BASE = f"{{{XML_NS}}}base"
+# Namespaced attributes feedparser reads, under the names it gives them.
+_KNOWN_ATTRS = {f"{{{RDF_NS}}}about": "rdf:about", f"{{{RDF_NS}}}resource": "rdf:resource"}
 _TEXT_TYPES = {"text/plain", "text/html"}
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _FIRST_ELEMENT = re.compile(rb"<\w")
@@ -107,6 +111,8 @@ def parse_fast(body: bytes, url: str, content_type: str | None) -> ParsedFeed | 
             return _Document(base, url, atom=False).rss(root)
         if root.tag == f"{{{ATOM_NS}}}feed":
             return _Document(base, url, atom=True).atom(root)
+        if root.tag == f"{{{RDF_NS}}}RDF":
+            return _Document(base, url, atom=False).rdf(root)
     except _Decline:
         return None
     return None
@@ -150,8 +156,10 @@ def _attrs(element: Any) -> dict[str, str]:
     attrs = {}
     for name, value in element.attrib.items():
         if name[0] == "{":
-            if name != _XML_LANG:
-                raise _Decline  # xml:base and foreign attributes
+            if name in _KNOWN_ATTRS:
+                attrs[_KNOWN_ATTRS[name]] = value
+            elif name not in (_XML_LANG, _XML_BASE):
+                raise _Decline  # foreign attributes
             continue
         name = name.lower()
         if name == "base":
@@ -178,8 +186,9 @@ def _content_type(attrs: dict[str, str], default: str) -> str:
 class _Context:
     """The values one feed or entry accumulates, with feedparser's precedence rules."""
 
-    __slots__ = ("author", "content", "content_type", "guid", "link", "published", "seen",
-                 "summary", "summary_type", "tags", "title", "title_type", "updated")
+    __slots__ = ("author", "content", "content_base", "content_type", "guid", "link",
+                 "published", "seen", "summary", "summary_base", "summary_type", "tags", "title",
+                 "title_type", "updated")
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
@@ -191,6 +200,8 @@ class _Context:
         self.summary_type: str | None = None
         self.content: str | None = None
         self.content_type: str | None = None
+        self.summary_base: str | None = None  # the xml:base in force at each element
+        self.content_base: str | None = None
         self.published: Any = None
         self.updated: Any = None
         self.author: str | None = None
@@ -204,32 +215,73 @@ class _Context:
 
 class _Document:
     def __init__(self, base: str, url: str, *, atom: bool):
-        self.base = base
+        self.base = base  # the base URI in force at the element being read
         self.url = url
         self.is_atom = atom
         self.hubs: list[str] = []  # feed-level rel="hub" links (WebSub)
         self.self_url: str | None = None
 
+    def _enter(self, element: Any) -> str:
+        """Make `element`'s xml:base the one in force, as feedparser does at every start
+        tag; return the outer base, which the caller restores at its end (a decline
+        abandons the document, so no restore is owed then)."""
+        outer = self.base
+        declared = element.get(_XML_BASE)
+        if declared is not None:
+            self.base = make_safe_absolute_uri(outer, declared or outer) or outer
+        return outer
+
     # -- feed level -------------------------------------------------------------------
 
     def rss(self, root: Any) -> ParsedFeed:
         _attrs(root)
+        self._enter(root)
         channels = list(root)
         if len(channels) != 1 or _key(channels[0]) != "channel":
             raise _Decline
+        self._enter(channels[0])
         return self._feed(channels[0])
 
     def atom(self, root: Any) -> ParsedFeed:
+        self._enter(root)
         return self._feed(root)
 
+    def rdf(self, root: Any) -> ParsedFeed:
+        """RSS 1.0 (and 0.90): the channel, then the items, image and text input beside it."""
+        _attrs(root)
+        self._enter(root)
+        channel, entries = None, []
+        for child in root:
+            key = _key(child)
+            outer = self._enter(child)
+            if key == "channel" and channel is None:
+                channel = child
+            elif key == "item":
+                entries.append(self._entry(child))
+            elif key in ("image", "textinput"):
+                self._check_ignored(child, _FEED_IGNORED[key])
+            else:
+                raise _Decline
+            self.base = outer
+        if channel is None:
+            raise _Decline
+        outer = self._enter(channel)
+        feed = self._feed(channel)
+        self.base = outer
+        if feed.entries:
+            raise _Decline  # items inside and beside the channel: feedparser's order decides
+        feed.entries = entries
+        return feed
+
     def _feed(self, element: Any) -> ParsedFeed:
-        if any(name != "version" for name in _attrs(element)):
+        if any(name not in ("version", "rdf:about") for name in _attrs(element)):
             raise _Decline  # CDF-style lastmod/href attributes set feed values
         feed = _Context()
         ttl = None
         entries = []
         for child in element:
             key = _key(child)
+            outer = self._enter(child)
             if key in ("item", "entry"):
                 entries.append(self._entry(child))
             elif key == "title":
@@ -244,10 +296,13 @@ class _Document:
                 feed.once("ttl")
                 _attrs(child)
                 ttl = _fix(_text(child))
+            elif key == "items":
+                self._check_sequence(child)
             elif key in _FEED_IGNORED:
                 self._check_ignored(child, _FEED_IGNORED[key])
             else:
                 raise _Decline
+            self.base = outer
         return ParsedFeed(
             title=feed.title,
             link=feed.link,
@@ -265,14 +320,25 @@ class _Document:
             _attrs(child)
             _text(child)
 
+    def _check_sequence(self, element: Any) -> None:
+        """RSS 1.0's table of contents, <items><rdf:Seq><rdf:li/>...: nothing feedparser keeps."""
+        _attrs(element)
+        for sequence in element:
+            if _key(sequence) != "rdf_seq":
+                raise _Decline
+            self._check_ignored(sequence, frozenset({"rdf_li"}))
+
     # -- entries ------------------------------------------------------------------------
 
     def _entry(self, element: Any) -> RawEntry:
-        if _attrs(element):
-            raise _Decline  # rdf:about, CDF lastmod/href
+        attrs = _attrs(element)
+        if any(name != "rdf:about" for name in attrs):
+            raise _Decline  # CDF lastmod/href
         entry = _Context()
+        entry.guid = attrs.get("rdf:about") or None  # RSS 1.0's identity, never a link
         for child in element:
             key = _key(child)
+            outer = self._enter(child)
             if key == "title":
                 entry.once("title")
                 entry.title, entry.title_type = self._typed_text(child, "text/plain")
@@ -292,8 +358,7 @@ class _Document:
                 _attrs(child)
                 entry.updated = _date(child)
             elif key in ("author", "dc_creator"):
-                entry.once("author")
-                entry.author = self._author(child)
+                self._authored(child, entry)
             elif key in ("category", "dc_subject"):
                 self._category(child, entry)
             elif key in _ENTRY_IGNORED:
@@ -301,6 +366,7 @@ class _Document:
                 _text(child)
             else:
                 raise _Decline
+            self.base = outer
         return self._raw_entry(entry)
 
     def _raw_entry(self, entry: _Context) -> RawEntry:
@@ -315,7 +381,9 @@ class _Document:
             updated=to_datetime(entry.updated),
             author=(entry.author or "").strip() or None,
             categories=[term for term, _, _ in entry.tags if term],
-            base_url=self.base or self.url,
+            base_url=(entry.content_base if entry.content else None)
+            or entry.summary_base
+            or self.url,
         )
 
     # -- elements -----------------------------------------------------------------------
@@ -369,18 +437,32 @@ class _Document:
             raise _Decline  # feedparser would file a second summary as content
         entry.once("summary")
         entry.summary, entry.summary_type = self._typed_text(element, default)
+        entry.summary_base = self.base
 
     def _content(self, element: Any, entry: _Context, default: str) -> None:
         entry.once("content")
         entry.content, entry.content_type = self._typed_text(element, default)
+        entry.content_base = self.base
         if entry.summary is None:  # feedparser copies content to a missing summary
             entry.summary = entry.content
             entry.summary_type = None
 
-    def _author(self, element: Any) -> str:
+    def _authored(self, element: Any, entry: _Context) -> None:
+        """An entry's author: the last <author> or <dc:creator> (Atom entries often carry
+        both), as feedparser keeps it; a later one without a name would be merged with the
+        earlier one's parts, which feedparser alone does."""
+        author, named = self._author(element)
+        if "author" in entry.seen and not named:
+            raise _Decline
+        entry.seen.add("author")
+        entry.author = author
+
+    def _author(self, element: Any) -> tuple[str, bool]:
+        """The author as feedparser writes it ("name (email)"), and whether it has a name."""
         _attrs(element)
         if not len(element):
-            return _fix(_text(element))
+            text = _fix(_text(element))
+            return text, bool(text)
         if (element.text or "").strip():
             raise _Decline
         parts: dict[str, str] = {}
@@ -392,8 +474,8 @@ class _Document:
             parts[key] = _fix(_text(child))
         name, email = parts.get("name"), parts.get("email")
         if name and email:
-            return f"{name} ({email})"
-        return name or email or ""
+            return f"{name} ({email})", True
+        return name or email or "", bool(name)
 
     def _category(self, element: Any, entry: _Context) -> None:
         """feedparser's tag list: (term, scheme, label) triples, no exact duplicates; an

@@ -2,8 +2,10 @@
 its private internals: own code where the rule is small, feedparser's public classes
 where the rule is a table feedparser maintains.
 
-* `parse_date`: the two forms plain feeds use, RFC 822 (RSS) and RFC 3339 (Atom), as
-  feedparser's rfc822 and w3dtf handlers read them. Any other form raises
+* `parse_date`: the two forms plain feeds use, RFC 822 (RSS, with a numeric offset or
+  one of the zone names feedparser's public `timezone_names` table knows: US wires
+  write "EST" and "PDT") and RFC 3339 (Atom), as feedparser's rfc822 and w3dtf
+  handlers read them. Any other form raises
   `UnknownDate`, and the fast path hands the document to feedparser, whose dozen
   handlers (two-digit years, Korean, Greek, asctime...) are the parser of record.
 * `fix_c1`: C1 control characters as the cp1252 characters they were meant to be.
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from feedparser.api import StrictFeedParser
+from feedparser.datetimes.rfc822 import timezone_names
 
 NAMESPACES: dict[str, str] = {
     uri.lower(): prefix for uri, prefix in StrictFeedParser.namespaces.items()
@@ -72,9 +75,12 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
+# feedparser reads a zone name it does not know as UTC; "utc" is the one plain feeds use.
+_ZONE_HOURS = {name.lower(): hours for name, hours in timezone_names.items()} | {"utc": 0}
+_ZONES = "|".join(sorted(_ZONE_HOURS, key=len, reverse=True))
 _RFC822 = re.compile(
     r"(?:(?:mon|tue|wed|thu|fri|sat|sun),\s*)?(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+"
-    r"(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+(?:(gmt|ut|utc|z)|([+-])(\d\d)(\d\d))",
+    r"(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+(?:(" + _ZONES + r")|([+-])(\d\d)(\d\d))",
     re.I,
 )
 
@@ -85,19 +91,23 @@ def parse_date(value: str) -> time.struct_time | None:
         return None
     match = _RFC3339.fullmatch(value)
     if match:
-        year, month, day, hour, minute, second, zulu, sign, tz_hour, tz_minute = match.groups()
+        year, month, day, hour, minute, second, zone, sign, tz_hour, tz_minute = match.groups()
     else:
         match = _RFC822.fullmatch(value)
         if not match:
             raise UnknownDate(value)
-        day, month_name, year, hour, minute, second, zulu, sign, tz_hour, tz_minute = match.groups()
+        day, month_name, year, hour, minute, second, zone, sign, tz_hour, tz_minute = match.groups()
         month = str(_MONTHS[month_name.lower()])
     try:
         stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError as error:
         raise UnknownDate(value) from error  # feedparser's other handlers may still try
-    offset = timedelta() if zulu else timedelta(hours=int(tz_hour), minutes=int(tz_minute))
+    if zone:
+        offset = timedelta(hours=_ZONE_HOURS[zone.lower()])
+    else:
+        offset = timedelta(hours=int(tz_hour), minutes=int(tz_minute))
+        offset = -offset if sign == "-" else offset
     try:
-        return (stamp + offset if sign == "-" else stamp - offset).utctimetuple()
+        return (stamp - offset).utctimetuple()
     except OverflowError as error:
         raise UnknownDate(value) from error
