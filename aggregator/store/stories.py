@@ -25,7 +25,6 @@ from aggregator.models import (
     StoredItem,
     StoryMember,
     StoryRow,
-    StoryVerdict,
 )
 from aggregator.store.engine import Cursor, chunks, marks, retried
 from aggregator.store.rows import ITEM_COLUMNS, stored_item
@@ -44,6 +43,11 @@ MAX_MEMBERS = 100
 #: How far back the document frequencies are seeded from when a process starts.
 STATS_DAYS = 30.0
 STATS_ITEMS = 20_000
+
+
+def _candidates(cur: Cursor, sql: str, params: Sequence[object]) -> list[Candidate]:
+    cur.execute(sql, params)
+    return [Candidate(*row) for row in cur.fetchall()]
 
 
 class Stories(Topics):
@@ -85,37 +89,37 @@ class Stories(Topics):
         window = (published - policy.window_seconds, published + policy.window_seconds)
         found: list[Candidate] = []
         if canonical_link:
-            cur.execute(
+            found += _candidates(
+                cur,
                 f"SELECT {CANDIDATE_COLUMNS} FROM items i WHERE i.canonical_link = ? "
                 "AND i.published >= ? AND i.published <= ? AND i.fingerprint <> ? "
                 "ORDER BY i.first_seen LIMIT 1",
                 (canonical_link, *window, UNFINGERPRINTED),
             )
-            found += [Candidate(*row) for row in cur.fetchall()]
         copy_keys = [band for band in fingerprint.bands if not is_name_key(band)]
         if copy_keys:
-            cur.execute(
+            found += _candidates(
+                cur,
                 f"SELECT DISTINCT {CANDIDATE_COLUMNS} FROM story_bands b "
                 f"JOIN items i ON i.item_id = b.item_id WHERE b.band IN ({marks(copy_keys)}) "
                 "AND b.published >= ? AND b.published <= ? "
                 "ORDER BY i.published DESC, i.item_id LIMIT ?",
                 (*copy_keys, *window, MAX_CANDIDATES),
             )
-            found += [Candidate(*row) for row in cur.fetchall()]
         name_keys = [band for band in fingerprint.bands if is_name_key(band)]
         if name_keys:
             # Reports of one event come within EVENT_HOURS and share several names: the
             # items sharing the most are read, a few; a name every item carries (a
             # city, a regulator) brings many that share only it.
             hours = (published - EVENT_HOURS * 3600, published + EVENT_HOURS * 3600)
-            cur.execute(
+            found += _candidates(
+                cur,
                 f"SELECT {CANDIDATE_COLUMNS} FROM items i JOIN (SELECT b.item_id, "
                 f"COUNT(*) AS shared FROM story_bands b WHERE b.band IN ({marks(name_keys)}) "
                 "AND b.published >= ? AND b.published <= ? GROUP BY b.item_id "
                 "ORDER BY shared DESC, b.item_id LIMIT ?) n ON n.item_id = i.item_id",
                 (*name_keys, *hours, MAX_EVENT_CANDIDATES),
             )
-            found += [Candidate(*row) for row in cur.fetchall()]
         return found
 
     def _assign_story(
@@ -128,28 +132,15 @@ class Stories(Topics):
         policy: MergePolicy,
     ) -> str:
         """The story an item joins: an existing one it copies or reports the same news
-        as, else its own."""
-        return self._story_verdict(
-            cur, item_id, canonical_link, fingerprint, published, policy
-        ).story_id or item_id
-
-    def _story_verdict(
-        self,
-        cur: Cursor,
-        item_id: str,
-        canonical_link: str | None,
-        fingerprint: Fingerprint,
-        published: float,
-        policy: MergePolicy,
-    ) -> StoryVerdict:
-        """Read what the story decision needs and make it (see `decide_story`)."""
+        as, else its own. Reads what `decide_story` needs and lets it decide."""
         candidates = self._story_candidates(cur, canonical_link, fingerprint, published, policy)
-        return decide_story(
+        verdict = decide_story(
             item_id, canonical_link, fingerprint, published, candidates, policy,
             members=self._story_members(cur, {c.story_id for c in candidates}),
             stats=self._event_stats(cur),
             apart=self._apart_from(cur, item_id),
         )
+        return verdict.story_id or item_id
 
     def _story_members(self, cur: Cursor, story_ids: set[str]) -> dict[str, list[Candidate]]:
         """The fingerprinted copies of each story, as candidates (a bounded number)."""
