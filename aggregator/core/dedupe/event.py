@@ -273,7 +273,10 @@ class EventEvidence:
 
     @property
     def same(self) -> bool:
-        return (not self.vetoes and self.hours_apart <= EVENT_HOURS
+        """Close in time, similar enough, no veto, and at least one name in common:
+        reports of one event name its company, people or places; two texts that share
+        only common words ("Wire 5 story 2" and "Wire 6 story 4") are templates."""
+        return (not self.vetoes and bool(self.shared) and self.hours_apart <= EVENT_HOURS
                 and self.cosine >= MIN_COSINE and self.score >= EVENT_THRESHOLD)
 
     def describe(self) -> str:
