@@ -16,7 +16,7 @@ from aggregator.core.dedupe import fingerprint as dedupe_fingerprint
 from aggregator.core.dedupe.core import is_name_key
 from aggregator.core.dedupe.decide import decide_story, story_row
 from aggregator.core.dedupe.event import EVENT_HOURS, TermStats
-from aggregator.core.dedupe.text import is_release
+from aggregator.core.dedupe.text import RELEASE_HEAD_CHARS, is_release
 from aggregator.models import (
     UNFINGERPRINTED,
     Candidate,
@@ -251,9 +251,11 @@ class Stories(Topics):
         what readers see as the story's identity is its primary copy (feed entry ids).
         """
         cur.execute(
+            # Only the opening says whether a copy is a release (`is_release` reads its
+            # first 260 characters): a story's every copy is read on each refresh.
             "SELECT item_id, source, published, first_seen, updated, "
-            "CASE WHEN content_text <> '' THEN content_text ELSE summary_text END "
-            "FROM items WHERE story_id = ?",
+            "substr(CASE WHEN content_text <> '' THEN content_text ELSE summary_text END, 1, "
+            f"{RELEASE_HEAD_CHARS}) FROM items WHERE story_id = ?",
             (story_id,),
         )
         copies = [StoryMember(*row[:5], release=is_release(row[5])) for row in cur.fetchall()]

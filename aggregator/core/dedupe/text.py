@@ -23,6 +23,7 @@ __all__ = [
     "clean_lead",
     "clean_title",
     "dedupe_text",
+    "RELEASE_HEAD_CHARS",
     "is_release",
     "tokens",
 ]
@@ -176,11 +177,15 @@ def _strip_dateline(text: str) -> str:
     return text
 
 
+#: How much of a text's opening `is_release` reads.
+RELEASE_HEAD_CHARS = 260
+
+
 def is_release(text: str) -> bool:
     """True when `text` opens like an issuer's release (a wire's dateline tag, or a
     dated dateline such as "BOSTON, June 2, 2026 --"): the original that coverage
     rewrites, which a story shows first and lists apart from the articles about it."""
-    head = _unify((text or "")[:260]).lstrip()
+    head = _unify((text or "")[:RELEASE_HEAD_CHARS]).lstrip()
     if _WIRE_TAG_RE.search(head):
         return True
     dash = _DASH_RE.search(head[:120])
