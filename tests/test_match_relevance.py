@@ -222,6 +222,44 @@ def test_an_abbreviation_never_spelled_out_is_weak_evidence() -> None:
     assert {hit.note for hit in result.hits} == {"abbreviation never spelled out in the item"}
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "include"),
+    [
+        ("SLE patients see fewer flares on drug", "Patients stayed on the drug.", ("lupus", "SLE")),
+        ("Relapsing MS drug approved", "It cut relapses by half.", ("multiple sclerosis", "MS")),
+    ],
+)
+def test_a_bare_abbreviation_among_its_fields_words_counts_in_full(
+    title: str, text: str, include: tuple[str, ...]
+) -> None:
+    result = judge(release(title, text), *include)
+    assert result.matched and not any(hit.note for hit in result.hits)
+    # without the synonym set the topic has no domain, and the same words show nothing
+    assert not judge(release(title, text), *include, synonyms=False).matched
+
+
+def test_one_cue_word_does_not_settle_an_abbreviations_sense() -> None:
+    item = release("MS Access still runs the ministry", "Staff there keep patient records.")
+    assert not judge(item, "multiple sclerosis", "MS").matched
+
+
+def test_an_abbreviation_after_a_naming_word_starts_a_name() -> None:
+    item = release(
+        "Expedition ship MS Polar Gannet rescues fishing crew",
+        "The crew were treated for hypothermia by the ship MS Polar Gannet's doctor.",
+    )
+    result = judge(item, "multiple sclerosis", "MS")
+    assert not result.matched
+    assert {hit.note for hit in result.hits} == {"used as a name"}
+
+
+def test_a_long_form_may_hold_an_abbreviated_word() -> None:
+    text = "Mosquitoes tested positive for St. Louis encephalitis (SLE) virus. Dr. Ames said so."
+    assert definitions(text) == {"SLE": "St. Louis encephalitis"}
+    item = release("County confirms SLE virus", text + " Patients with symptoms should call.")
+    assert not judge(item, "lupus", "SLE").matched
+
+
 def test_an_acronym_spelled_by_capitals_elsewhere_counts_nothing() -> None:
     item = release(
         "CAR-T Red Line to open in August",

@@ -16,6 +16,9 @@ import re
 
 _PAREN_RE = re.compile(r"\(\s*([^()]{2,10}?)\s*\)")
 _CLAUSE_BREAK_RE = re.compile(r"[.;:!?]\s|\(|\)")
+# A period that ends a short capitalized word ("St. Louis", "Dr. Ames", "Mt. Sinai") is
+# an abbreviation's, not a sentence's end, and may sit inside a long form.
+_ABBREVIATED_WORD_RE = re.compile(r"(?<![^\W\d_])[A-Z][a-z]{0,2}$")
 
 
 def definitions(text: str) -> dict[str, str]:
@@ -28,7 +31,11 @@ def definitions(text: str) -> dict[str, str]:
         if not _is_short_form(short):
             continue
         before = text[: match.start()]
-        breaks = list(_CLAUSE_BREAK_RE.finditer(before))
+        breaks = [
+            found
+            for found in _CLAUSE_BREAK_RE.finditer(before)
+            if found.group()[0] != "." or not _ABBREVIATED_WORD_RE.search(before, 0, found.start())
+        ]
         clause = before[breaks[-1].end() :] if breaks else before
         words = clause.split()
         limit = min(len(short) + 5, 2 * len(short))

@@ -141,6 +141,7 @@ class _Topic:
     no_include: str = ""  # the (constant) reason when no include term is found
     min_score: float = DEFAULT_MIN_SCORE
     vocabulary: frozenset[str] = frozenset()  # content words of its terms (abbreviations)
+    context: frozenset[str] = frozenset()  # cue words of its synonym sets' domains
 
     @property
     def include_only(self) -> bool:
@@ -201,7 +202,7 @@ class _Topic:
             else:
                 failed.append(f"query not satisfied: {self.query.why_not(found)}")
             log += queried
-        weighed = weigh(_unique(log), reading, self.vocabulary) if log else NOTHING
+        weighed = weigh(_unique(log), reading, self.vocabulary, self.context) if log else NOTHING
         hits = weighed.hits
         total = score(hit.weight for hit in hits)
         if not failed and groups:
@@ -385,6 +386,7 @@ class _Compiler:
         for _, text, _ in members:
             synonym_set = self.synonyms.set_for(text)
             if synonym_set is not None:
+                self.context |= synonym_set.context
                 for term in synonym_set.terms:
                     pid = self.phrase(term, f"synonyms.{synonym_set.key}")
                     if pid is not None:
@@ -462,6 +464,7 @@ class _Compiler:
     def topic(self, index: int, topic: TopicRules) -> _Topic | None:
         before = len(self.problems)
         self.use_synonyms = getattr(topic, "synonyms", True)
+        self.context: frozenset[str] = frozenset()  # filled by with_synonyms
         min_score = getattr(topic, "min_score", None)
         lists: dict[str, list[Atom]] = {"include": [], "require": [], "exclude": []}
         for key, atoms in lists.items():
@@ -493,6 +496,7 @@ class _Compiler:
             no_include=f"no include term found (looked for {describe_atoms(include)})",
             min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
             vocabulary=vocabulary_of(written),
+            context=self.context,
         )
 
 

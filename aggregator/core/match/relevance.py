@@ -15,9 +15,16 @@ The rules (each general, none written for one item):
   as written (a curator who writes it in lowercase, "sle", means any case). When the
   item defines it ("Solid Lipid Emulsion (SLE)", found with the Schwartz-Hearst
   algorithm) with a long form that shares no word with the topic's terms, its hits
-  count nothing; when a topic's only evidence is abbreviations the item never spells
-  out, they count x0.2 (an MS or SLE story names the disease somewhere).
-* Names: a lowercase term written capitalized mid-sentence ("the research vessel
+  count nothing. When a topic's only evidence is abbreviations the item never spells
+  out, the words around them decide their sense: they count in full where the item's
+  own text (not its boilerplate) has at least `CONTEXT_CUES` cue words of the domain
+  of the topic's synonym sets ("SLE patients", "relapsing MS ... the drug"), and x0.2
+  elsewhere ("the SLE trim", "MS Access databases"). This is word-sense disambiguation
+  by a subject's context words (D. Yarowsky, "Word-sense disambiguation using
+  statistical models of Roget's categories", COLING 1992); the cues are data
+  (`[domains]` in core/vocabulary/synonyms.toml).
+* Names: an abbreviation right after a naming word ("the ship MS Polar Gannet") is the
+  start of a name. A lowercase term written capitalized mid-sentence ("the research vessel
   Lupus", "Silver Lupus", "Lupus Brewing Co.", "Wind Farm Road", the band "Wind
   Turbine") is a name, discounted like a passing mention. A capitalized word before a
   term of several words says which one it is, not that it is a name ("the Dogger Ridge
@@ -57,6 +64,9 @@ DEFAULT_MIN_SCORE = 1.8
 (bench/sweep_min_score.py: mean F1 was flat from 1.6 to 2.0; this is the middle). Two
 body mentions (1.5) are not enough, one in the lead (2) is."""
 DISCOUNT = 0.2
+CONTEXT_CUES = 2
+"""Distinct domain cue words an item's own text needs for a bare abbreviation to count
+in full: one ("patients") is in too many other stories, two rarely are by chance."""
 MAX_PER_PLACE = 3
 SNIPPET_CHARS = 60  # each side of a hit
 
@@ -97,6 +107,9 @@ _NAMING_WORDS = frozenset(
     + ("filly", "band", "brand", "game", "constellation", "racehorse", "stallion", "mare")
     + ("gelding", "album", "song", "beer", "yacht", "boat", "restaurant", "film", "titled")
 )
+# A noun or verb that names what follows: an abbreviation right after it is the start of
+# a name ("the ship MS Polar Gannet", "a colt named SLE Express"), not the term.
+_NAMING_NOUNS = _NAMING_WORDS - {"the", "a", "an"}
 PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
     ("a", "an", "and", "or", "of", "the", "in", "on", "for", "to", "with", "by", "at", "as")
@@ -182,6 +195,19 @@ class Reading:
         number, start, _ = hit.span
         return word_before(self.parts[number].text, start)
 
+    def cues(self, context: frozenset[str]) -> frozenset[str]:
+        """The `context` words in the item's own text (title, lead, body; not the
+        boilerplate, which describes the issuer rather than this item)."""
+        if not context:
+            return frozenset()
+        return frozenset(
+            word
+            for part in self.parts
+            if part.location != "boilerplate"
+            for word in tokenize(part.text)
+            if word in context
+        )
+
     def initials(self, acronym: str) -> str | None:
         if acronym not in self._initials:
             self._initials[acronym] = next(
@@ -215,6 +241,8 @@ def locate(
             if term.case_sensitive and not _spelled(term.case_sensitive, original):
                 continue
             note = _cue(aligned.folded, folded_start, folded_end, part.location)
+            if term.case_sensitive and not note and word_before(part.text, start) in _NAMING_NOUNS:
+                note = NAME
             sense = term.sense.cue(part.text, start, end) if term.sense else ""
             if sense:
                 senses.setdefault(pid, set()).add(sense)
@@ -452,8 +480,14 @@ NOTHING = Weighed([], {})
 """What `weigh` gives for no hits."""
 
 
-def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> Weighed:
-    """Apply the acronym and headline rules for one topic (see the module docstring).
+def weigh(
+    hits: list[TermHit],
+    reading: Reading,
+    vocabulary: frozenset[str],
+    context: frozenset[str] = frozenset(),
+) -> Weighed:
+    """Apply the acronym and headline rules for one topic (see the module docstring);
+    `context` is the cue words of its synonym sets' domain.
 
     A hit inside a longer hit of the topic ("lupus" in "lupus nephritis") is dropped:
     one mention is one piece of evidence.
@@ -484,7 +518,7 @@ def weigh(hits: list[TermHit], reading: Reading, vocabulary: frozenset[str]) -> 
         for hit in hits:
             if hit.location == "title" and not hit.note and hit not in adjusted:
                 adjusted[hit] = replace(hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT)
-    if not spelled_out:
+    if not spelled_out and len(reading.cues(context)) < CONTEXT_CUES:
         for hit in hits:
             if hit not in adjusted and hit.weight > 0 and is_abbreviation(hit.term):
                 adjusted[hit] = replace(
