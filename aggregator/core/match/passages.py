@@ -6,7 +6,9 @@ A headline hit says more about what an item is about than a hit in the issuer's
 
 * `title`: the title.
 * `lead`: the first ~400 characters of the first paragraph (the summary, else the body):
-  where a release or a story says what it is about.
+  where a release or a story says what it is about. The first paragraph stays one
+  passage (`lead_end` says where its lead ends, see `Passage.location_at`), so its
+  text is read once and a sentence across the cut is read whole.
 * `boilerplate`: (a) a paragraph learned to repeat across the source's items (the
   caller counts normalized paragraphs, see `paragraph_key`, and passes the repeated
   ones), and (b) the standard release sections recognised by how they start ("About
@@ -68,6 +70,13 @@ class Passage:
     field: str
     location: str
     text: str
+    lead_end: int = 0  # a "lead" passage: where the lead ends; the rest is body
+
+    def location_at(self, position: int) -> str:
+        """The location of the text at `position` (a first paragraph's tail is body)."""
+        if self.location == "lead" and position >= self.lead_end:
+            return "body"
+        return self.location
 
 
 def html_paragraphs(fragment: str) -> list[str]:
@@ -157,10 +166,7 @@ def passages(
                 result.append(Passage(field, "boilerplate", paragraph))
             elif not lead_given:
                 lead_given = True
-                cut = _cut(paragraph, LEAD_CHARS)
-                result.append(Passage(field, "lead", paragraph[:cut]))
-                if cut < len(paragraph):
-                    result.append(Passage(field, "body", paragraph[cut:]))
+                result.append(Passage(field, "lead", paragraph, _cut(paragraph, LEAD_CHARS)))
             else:
                 result.append(Passage(field, "body", paragraph))
     return result

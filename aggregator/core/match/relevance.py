@@ -91,6 +91,7 @@ _BIOGRAPHY_RE = re.compile(
     r"board[\s-]certified|(?:he|she)\s+(?:earned|received|holds)\s+(?:an?|his|her)\b)\b"
 )
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
+_SENTENCE_LOOKBACK = 400
 _LIST_SPLIT_RE = re.compile(r",(?!\d)|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
 _LIST_ITEM_WORDS = 3
 _SENTENCE_START = set(".!?:;\"“‘'([—-")
@@ -231,16 +232,17 @@ def locate(
     for number, part in enumerate(parts):
         aligned = Aligned(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
-            place = (pid, part.location)
-            if kept.get(place, 0) >= (1 if part.location == "title" else MAX_PER_PLACE):
-                continue
             start = aligned.original_position(folded_start)
+            location = part.location_at(start)
+            place = (pid, location)
+            if kept.get(place, 0) >= (1 if location == "title" else MAX_PER_PLACE):
+                continue
             end = aligned.original_position(folded_end, end=True)
             original = part.text[start:end]
             term = info[pid]
             if term.case_sensitive and not _spelled(term.case_sensitive, original):
                 continue
-            note = _cue(aligned.folded, folded_start, folded_end, part.location)
+            note = _cue(aligned.folded, folded_start, folded_end, location)
             if term.case_sensitive and not note and word_before(part.text, start) in _NAMING_NOUNS:
                 note = NAME
             sense = term.sense.cue(part.text, start, end) if term.sense else ""
@@ -253,10 +255,10 @@ def locate(
                     lowercase.add(pid)
                     if " " in original and not _starts_sentence(part.text, start):
                         plain.add(pid)
-            weight = WEIGHTS[part.location] * (DISCOUNT if note else 1.0)
+            weight = WEIGHTS[location] * (DISCOUNT if note else 1.0)
             snippet = _snippet(part.text, start, end)
             found.setdefault(pid, []).append(
-                Located(part.field, part.location, weight, snippet, note, (number, start, end))
+                Located(part.field, location, weight, snippet, note, (number, start, end))
             )
             kept[place] = kept.get(place, 0) + 1
     for pid in plain:
@@ -297,10 +299,16 @@ def _spelled(exact: str, original: str) -> bool:
 
 
 def _sentence(folded: str, start: int, end: int) -> tuple[int, int]:
-    """The bounds of the sentence around a span of folded text."""
+    """The bounds of the sentence around a span of folded text. Its start is looked for
+    in the `_SENTENCE_LOOKBACK` characters before the span first (a hit late in a long
+    paragraph need not scan the paragraph), then, if none ends there, from the start."""
     begin = 0
-    for match in _SENTENCE_END_RE.finditer(folded, 0, start):
-        begin = match.end()
+    near = max(0, start - _SENTENCE_LOOKBACK)
+    for origin in (near, 0) if near else (0,):
+        for match in _SENTENCE_END_RE.finditer(folded, origin, start):
+            begin = match.end()
+        if begin:
+            break
     after = _SENTENCE_END_RE.search(folded, end)
     return begin, after.start() if after else len(folded)
 
@@ -327,6 +335,8 @@ def _in_list(sentence: str, start: int, end: int) -> bool:
     plus the items on either side, which may carry the sentence's lead-in and tail,
     separated by commas (not a number's) and an "and"/"or" (an appositive such as
     "NC-19X, its CD19 CAR-T therapy, in NOVA-MS1" has no "and")."""
+    if "," not in sentence or ("and" not in sentence and "or" not in sentence):
+        return False  # the common case, settled without splitting the sentence
     cuts = [0]
     for match in _LIST_SPLIT_RE.finditer(sentence):
         cuts += [match.start(), match.end()]
