@@ -260,6 +260,28 @@ def test_a_long_form_may_hold_an_abbreviated_word() -> None:
     assert not judge(item, "lupus", "SLE").matched
 
 
+def test_a_body_sentence_defining_the_headlines_code_weighs_like_the_lead() -> None:
+    lead = (
+        "Kyverna, a company developing cell therapies for autoimmune disease, today "
+        "announced positive topline results from its registrational trial."
+    )
+    defined = release(
+        "Kyverna reports topline results for KYV-101 in stiff person syndrome",
+        lead,
+        "KYV-101 is an autologous, fully human CD19 CAR T-cell therapy candidate.",
+    )
+    result = judge(defined)
+    assert result.matched
+    assert [(hit.location, hit.weight) for hit in result.hits] == [("body", 2.0)]
+    # the same words about another code, or not opening the sentence, are a body hit
+    for sentence in (
+        "KYV-202 is an autologous, fully human CD19 CAR T-cell therapy candidate.",
+        "Unlike KYV-101, most CAR T-cell therapies are made for cancer.",
+    ):
+        other = release("Kyverna reports topline results for KYV-101 in SPS", lead, sentence)
+        assert not judge(other).matched
+
+
 def test_an_acronym_spelled_by_capitals_elsewhere_counts_nothing() -> None:
     item = release(
         "CAR-T Red Line to open in August",

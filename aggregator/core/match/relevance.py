@@ -36,6 +36,11 @@ The rules (each general, none written for one item):
 * Other senses: a phrase that everyday English also uses for something else ("offshore
   winds" the weather) counts nothing where the item shows only the other sense (see
   `senses`).
+* Definitions of the headline's subject: a hit in a body sentence that says what a
+  code the headline names is ("KYV-101 is an autologous CD19 CAR T-cell therapy",
+  "NC-19X, a CD19 CAR-T, ...") weighs like a lead hit, since it says what the item's
+  subject is: releases name a product by its code in the headline and define it
+  further down.
 * Score: the weights of a topic's hits, largest first, summed with diminishing returns
   (the i-th counts 1/i), so a term repeated ten times in the body does not outweigh
   one headline hit. At most `MAX_PER_PLACE` occurrences per term and location are kept
@@ -55,7 +60,13 @@ from aggregator.core.match.index import PhraseIndex
 from aggregator.core.match.passages import Passage
 from aggregator.core.match.qualifiers import contrasted
 from aggregator.core.match.senses import OTHER, TOPIC, Sense, sense_of
-from aggregator.core.match.text import Aligned, strip_leftover_html, tokenize, word_before
+from aggregator.core.match.text import (
+    Aligned,
+    fold,
+    strip_leftover_html,
+    tokenize,
+    word_before,
+)
 from aggregator.models import TermHit
 
 WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0, "boilerplate": 0.1, "metadata": 3.0}
@@ -92,6 +103,14 @@ _BIOGRAPHY_RE = re.compile(
 )
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
 _SENTENCE_LOOKBACK = 400
+_CODE_RE = re.compile(r"(?<![\w-])[a-z]{1,8}-?\d{1,7}[a-z0-9]*(?:-[a-z0-9]+)?(?![\w-])")
+# A sentence that opens by saying what a code is: "KYV-101 is an ...", "The NC-19X
+# program, a ...", "Our KYV-101 (miv-cel) is a ..." (folded text).
+_DEFINES_RE = re.compile(
+    r"\W*(?:[\w'’-]+\s+){0,2}?(?P<code>[a-z]{1,8}-?\d{1,7}[a-z0-9]*(?:-[a-z0-9]+)?)"
+    r"(?:\s+(?:program|candidate|product|therapy))?(?:\s*\([^)]{1,40}\))?"
+    r"(?:,\s+|\s+is\s+)(?:an?|the)\s"
+)
 _LIST_SPLIT_RE = re.compile(r",(?!\d)|;|\band\b|\bor\b|\bincluding\b|\bsuch\s+as\b")
 _LIST_ITEM_WORDS = 3
 _SENTENCE_START = set(".!?:;\"“‘'([—-")
@@ -229,6 +248,7 @@ def locate(
     lowercase: set[int] = set()  # name-checked phrases also written in lowercase
     plain: set[int] = set()  # phrases of several words also written in lowercase mid-sentence
     senses: dict[int, set[str]] = {}  # phrases with another sense: the senses shown
+    subjects = _title_codes(parts)
     for number, part in enumerate(parts):
         aligned = Aligned(part.text)
         for pid, folded_start, folded_end in index.occurrences(aligned.folded, wanted):
@@ -256,6 +276,13 @@ def locate(
                     if " " in original and not _starts_sentence(part.text, start):
                         plain.add(pid)
             weight = WEIGHTS[location] * (DISCOUNT if note else 1.0)
+            if (
+                location == "body"
+                and not note
+                and subjects
+                and _defines(aligned.folded, folded_start, folded_end, subjects)
+            ):
+                weight = WEIGHTS["lead"]
             snippet = _snippet(part.text, start, end)
             found.setdefault(pid, []).append(
                 Located(part.field, location, weight, snippet, note, (number, start, end))
@@ -311,6 +338,19 @@ def _sentence(folded: str, start: int, end: int) -> tuple[int, int]:
             break
     after = _SENTENCE_END_RE.search(folded, end)
     return begin, after.start() if after else len(folded)
+
+
+def _title_codes(parts: Sequence[Passage]) -> frozenset[str]:
+    """The codes the headline names ("KYV-101", "NC-19X"), folded."""
+    titles = [part.text for part in parts if part.location == "title"]
+    return frozenset(_CODE_RE.findall(fold(titles[0]))) if titles else frozenset()
+
+
+def _defines(folded: str, start: int, end: int, subjects: frozenset[str]) -> bool:
+    """Whether the sentence around a span opens by saying what one of `subjects` is."""
+    begin, _ = _sentence(folded, start, end)
+    opening = _DEFINES_RE.match(folded, begin + (folded[begin:begin + 1] == " "))
+    return bool(opening) and opening.group("code") in subjects and opening.end() <= start
 
 
 def _cue(folded: str, start: int, end: int, location: str) -> str:
