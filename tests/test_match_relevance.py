@@ -282,6 +282,30 @@ def test_a_body_sentence_defining_the_headlines_code_weighs_like_the_lead() -> N
         assert not judge(other).matched
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "include"),
+    [
+        (
+            "Lupus Foundation of America urges Congress to fund research",
+            "The Lupus Foundation of America asked lawmakers to double research funding.",
+            ("lupus",),
+        ),
+        (
+            "National Multiple Sclerosis Society commits $20 million to progressive MS research",
+            "The National Multiple Sclerosis Society will fund 30 projects on progression.",
+            ("multiple sclerosis", "MS"),
+        ),
+    ],
+)
+def test_a_body_named_for_the_term_is_about_it(
+    title: str, text: str, include: tuple[str, ...]
+) -> None:
+    result = judge(release(title, text), *include)
+    assert result.matched and not any(hit.note for hit in result.hits)
+    brewing = release("Lupus Brewing Co. opens a taproom", "Lupus Brewing Co. poured its IPA.")
+    assert not judge(brewing, "lupus").matched
+
+
 def test_an_acronym_spelled_by_capitals_elsewhere_counts_nothing() -> None:
     item = release(
         "CAR-T Red Line to open in August",

@@ -130,6 +130,15 @@ _NAMING_WORDS = frozenset(
 # A noun or verb that names what follows: an abbreviation right after it is the start of
 # a name ("the ship MS Polar Gannet", "a colt named SLE Express"), not the term.
 _NAMING_NOUNS = _NAMING_WORDS - {"the", "a", "an"}
+# The next word of a name that is devoted to the term itself: "Lupus Foundation of
+# America", "National Multiple Sclerosis Society", "World Lupus Day", "Offshore Wind
+# Council" are about the term, unlike "Lupus Brewing Co." or "Wind Farm Road".
+_DEVOTED_TO = frozenset(
+    ("foundation", "society", "association", "alliance", "research", "institute")
+    + ("council", "network", "coalition", "awareness", "day", "month", "week", "registry")
+    + ("consortium", "center", "centre", "clinic", "program", "programme", "trust", "fund")
+    + ("federation", "partnership", "trials", "trial", "study", "summit", "congress")
+)
 PASSING_IN_TEXT = "the text mentions it only in passing"
 _STOPWORDS = frozenset(
     ("a", "an", "and", "or", "of", "the", "in", "on", "for", "to", "with", "by", "at", "as")
@@ -423,11 +432,14 @@ def _is_name(text: str, start: int, end: int) -> bool:
     after an article or a naming word ("the Lupus clouds", "the vessel Lupus") or in
     apposition to a noun after an article ("the 52-foot sloop Lupus"); or
     after a capitalized Latin genus ("Canis lupus", one-word terms). A disease some
-    writers capitalize ("people living with Lupus") is not a name."""
+    writers capitalize ("people living with Lupus") is not a name, nor is a body
+    devoted to the term ("the Lupus Foundation", "World Lupus Day")."""
     original = text[start:end]
     before = text[:start].rstrip()
     words_before = before.split()
     following = text[end:].split(maxsplit=1)
+    if following and following[0].strip(",.;:!?'’\"”").lower() in _DEVOTED_TO:
+        return False  # "the Lupus Foundation": a body devoted to the term
     starts_sentence = _starts_sentence(text, start)
     one_word = " " not in original.strip()
     if original[:1].isupper() and not original.isupper():
