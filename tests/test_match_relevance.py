@@ -234,6 +234,7 @@ def test_a_bare_abbreviation_among_its_fields_words_counts_in_full(
 ) -> None:
     result = judge(release(title, text), *include)
     assert result.matched and not any(hit.note for hit in result.hits)
+    assert "never spelled out, read in the topic's field by" in result.reason
     # without the synonym set the topic has no domain, and the same words show nothing
     assert not judge(release(title, text), *include, synonyms=False).matched
 

@@ -204,6 +204,8 @@ class _Topic:
             log += queried
         weighed = weigh(_unique(log), reading, self.vocabulary, self.context) if log else NOTHING
         hits = weighed.hits
+        if weighed.remark:
+            passed.append(weighed.remark)
         total = score(hit.weight for hit in hits)
         if not failed and groups:
             share = self.min_score / len(groups)

@@ -533,6 +533,7 @@ class Weighed:
 
     hits: list[TermHit]
     weights: dict[TermHit, float]
+    remark: str = ""  # how a rule read the hits, for the verdict's reason
 
     def weight_of(self, hit: TermHit) -> float:
         return self.weights.get(hit, 0.0)
@@ -580,16 +581,25 @@ def weigh(
         for hit in hits:
             if hit.location == "title" and not hit.note and hit not in adjusted:
                 adjusted[hit] = replace(hit, weight=hit.weight * DISCOUNT, note=PASSING_IN_TEXT)
-    if not spelled_out and len(reading.cues(context)) < CONTEXT_CUES:
-        for hit in hits:
-            if hit not in adjusted and hit.weight > 0 and is_abbreviation(hit.term):
-                adjusted[hit] = replace(
-                    hit,
-                    weight=hit.weight * DISCOUNT,
-                    note=hit.note or "abbreviation never spelled out in the item",
-                )
+    bare = [] if spelled_out else [
+        hit for hit in hits if hit not in adjusted and hit.weight > 0 and is_abbreviation(hit.term)
+    ]
+    cues = reading.cues(context) if bare else frozenset()
+    remark = ""
+    if len(cues) >= CONTEXT_CUES:
+        terms = ", ".join(sorted({repr(hit.term) for hit in bare}))
+        shown = ", ".join(repr(cue) for cue in sorted(cues)[:4])
+        remark = f"{terms} never spelled out, read in the topic's field by {shown}"
+    else:
+        for hit in bare:
+            adjusted[hit] = replace(
+                hit,
+                weight=hit.weight * DISCOUNT,
+                note=hit.note or "abbreviation never spelled out in the item",
+            )
     kept = [adjusted.get(hit, hit) for hit in hits]
-    return Weighed(kept, {hit: new.weight for hit, new in zip(hits, kept, strict=True)})
+    weights = {hit: new.weight for hit, new in zip(hits, kept, strict=True)}
+    return Weighed(kept, weights, remark)
 
 
 def _outermost(hits: list[TermHit]) -> list[TermHit]:
