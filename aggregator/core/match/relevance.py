@@ -103,11 +103,12 @@ _BIOGRAPHY_RE = re.compile(
 )
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\s--\s|\s—\s")
 _SENTENCE_LOOKBACK = 400
-_CODE_RE = re.compile(r"(?<![\w-])[a-z]{1,8}-?\d{1,7}[a-z0-9]*(?:-[a-z0-9]+)?(?![\w-])")
+_CODE = r"[a-z]{1,8}-?\d{1,7}[a-z0-9]*(?:-[a-z0-9]+)?"  # a product code, folded: kyv-101
+_CODE_RE = re.compile(rf"(?<![\w-]){_CODE}(?![\w-])")
 # A sentence that opens by saying what a code is: "KYV-101 is an ...", "The NC-19X
 # program, a ...", "Our KYV-101 (miv-cel) is a ..." (folded text).
 _DEFINES_RE = re.compile(
-    r"\W*(?:[\w'’-]+\s+){0,2}?(?P<code>[a-z]{1,8}-?\d{1,7}[a-z0-9]*(?:-[a-z0-9]+)?)"
+    rf"\W*(?:[\w'’-]+\s+){{0,2}}?(?P<code>{_CODE})"
     r"(?:\s+(?:program|candidate|product|therapy))?(?:\s*\([^)]{1,40}\))?"
     r"(?:,\s+|\s+is\s+)(?:an?|the)\s"
 )
